@@ -5,7 +5,8 @@ All transforms read ``frames`` (np.uint8 ``[T, H, W, 3]``) and, when present, ``
 (always nearest, so class indices and the ignore value 255 survive), and update ``img_shape``
 (``(H, W)``). Padded (all-zero) frames stay all zero.
 """
-from typing import Callable, Sequence, Tuple, Union
+import re
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
 import mmcv
 import numpy as np
@@ -271,15 +272,31 @@ class ClipRandomCrop(BaseTransform):
 class ClipRandomFlip(BaseTransform):
     """Flip every frame and mask of a clip together, with probability ``prob``.
 
-    Required keys: ``frames``; optional ``gt_masks``. Modified: ``frames``, ``gt_masks``; added
-    ``flip`` (bool) and ``flip_direction`` (the direction, or None when not flipped).
+    When the clip carries MIT captions (``captions`` from datasets with ``with_text=True``), a flip also
+    rewrites the words that name the flipped side, so the text keeps describing the image: ``left`` <->
+    ``right`` for horizontal flips, ``top`` <-> ``bottom``, ``upper`` <-> ``lower``, ``above`` <-> ``below``
+    for vertical ones (whole words, also ``leftmost`` / ``left-hand`` / ``Left``: the case of the first letter
+    or of the whole word is kept). The captions are replaced by a new dict (the dataset's copy is untouched).
+
+    Required keys: ``frames``; optional ``gt_masks``, ``captions``. Modified: ``frames``, ``gt_masks``,
+    ``captions``; added ``flip`` (bool) and ``flip_direction`` (the direction, or None when not flipped).
 
     Args:
         prob (float): Probability of flipping, in [0, 1]. Defaults to 0.5.
         direction (str): 'horizontal' or 'vertical'. Defaults to 'horizontal'.
+        swap_caption_words (bool | dict): True swaps the default word pairs of ``direction`` in the
+            captions, False leaves captions as they are, a dict ``{word: other}`` swaps those pairs instead
+            (both directions). Defaults to True.
     """
 
-    def __init__(self, prob: float = 0.5, direction: str = 'horizontal') -> None:
+    #: Words swapped by default, per flip direction (each pair both ways).
+    CAPTION_WORD_PAIRS: Dict[str, Dict[str, str]] = {
+        'horizontal': {'left': 'right', 'leftmost': 'rightmost'},
+        'vertical': {'top': 'bottom', 'upper': 'lower', 'above': 'below', 'topmost': 'bottommost'},
+    }
+
+    def __init__(self, prob: float = 0.5, direction: str = 'horizontal',
+                 swap_caption_words: Union[bool, Dict[str, str]] = True) -> None:
         if not 0.0 <= prob <= 1.0:
             raise ValueError(f'ClipRandomFlip: prob must be in [0, 1], got {prob}')
         if direction not in ('horizontal', 'vertical'):
@@ -287,12 +304,71 @@ class ClipRandomFlip(BaseTransform):
                 f'ClipRandomFlip: direction must be "horizontal" or "vertical", got {direction!r}')
         self.prob = prob
         self.direction = direction
+        self.swap_caption_words = swap_caption_words
+        self._word_map = self._build_word_map(swap_caption_words, direction)
+        self._word_re = None if not self._word_map else re.compile(
+            r'\b(' + '|'.join(sorted(map(re.escape, self._word_map), key=len, reverse=True)) + r')\b',
+            re.IGNORECASE)
+
+    @classmethod
+    def _build_word_map(cls, swap: Union[bool, Dict[str, str]], direction: str) -> Dict[str, str]:
+        """Lower-case ``word -> replacement`` map (both ways) from the ``swap_caption_words`` argument."""
+        if isinstance(swap, bool):
+            pairs = cls.CAPTION_WORD_PAIRS[direction] if swap else {}
+        elif isinstance(swap, dict):
+            pairs = swap
+        else:
+            raise ValueError(f'ClipRandomFlip: swap_caption_words must be a bool or a dict of word pairs, '
+                             f'got {swap!r}')
+        word_map: Dict[str, str] = {}
+        for a, b in pairs.items():
+            if not (isinstance(a, str) and isinstance(b, str) and re.fullmatch(r'\w+', a)
+                    and re.fullmatch(r'\w+', b) and a.lower() != b.lower()):
+                raise ValueError(f'ClipRandomFlip: swap_caption_words pairs must map one word to another '
+                                 f'word, got {a!r}: {b!r}')
+            for x, y in ((a.lower(), b.lower()), (b.lower(), a.lower())):
+                if word_map.setdefault(x, y) != y:
+                    raise ValueError(f'ClipRandomFlip: swap_caption_words maps {x!r} to both '
+                                     f'{word_map[x]!r} and {y!r}')
+        return word_map
+
+    def swap_words(self, text: str) -> str:
+        """``text`` with every swappable whole word replaced by its partner (case pattern kept)."""
+        if self._word_re is None:
+            return text
+
+        def replace(match: 're.Match[str]') -> str:
+            word = match.group(0)
+            other = self._word_map[word.lower()]
+            if word.isupper() and len(word) > 1:
+                return other.upper()
+            if word[0].isupper():
+                return other[0].upper() + other[1:]
+            return other
+
+        return self._word_re.sub(replace, text)
+
+    def _flip_captions(self, captions: Optional[dict]) -> Optional[dict]:
+        """A new captions dict with the words of every caption swapped (None stays None)."""
+        if captions is None or self._word_re is None:
+            return captions
+        if not isinstance(captions, dict):
+            raise ValueError(f'ClipRandomFlip: results["captions"] must be a dict, got {type(captions).__name__}')
+        out = dict(captions)
+        for key in ('video',):
+            if isinstance(out.get(key), str):
+                out[key] = self.swap_words(out[key])
+        for key in ('segments', 'frames'):
+            if out.get(key) is not None:
+                out[key] = [self.swap_words(c) if isinstance(c, str) else c for c in out[key]]
+        return out
 
     def transform(self, results: dict) -> dict:
-        """Maybe flip the clip.
+        """Maybe flip the clip (and its captions' side words).
 
         Args:
-            results (dict): With ``frames`` ``[T, H, W, 3]`` and optionally ``gt_masks`` ``[T, H, W]``.
+            results (dict): With ``frames`` ``[T, H, W, 3]`` and optionally ``gt_masks`` ``[T, H, W]`` and
+                ``captions``.
 
         Returns:
             dict: ``results``, flipped or not, with ``flip`` and ``flip_direction``.
@@ -301,6 +377,8 @@ class ClipRandomFlip(BaseTransform):
         if flip:
             _map_clip(results, lambda f: mmcv.imflip(f, self.direction),
                       lambda m: mmcv.imflip(m, self.direction), 'ClipRandomFlip')
+            if results.get('captions') is not None:
+                results['captions'] = self._flip_captions(results['captions'])
         elif 'frames' not in results:
             raise KeyError('ClipRandomFlip: results lack "frames"; put LoadClipFrames before it')
         results['flip'] = flip
@@ -308,4 +386,5 @@ class ClipRandomFlip(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(prob={self.prob}, direction={self.direction!r})'
+        return (f'{type(self).__name__}(prob={self.prob}, direction={self.direction!r}, '
+                f'swap_caption_words={self.swap_caption_words!r})')

@@ -165,3 +165,54 @@ def test_transforms_without_masks_and_bad_args():
         ClipRandomFlip(direction='diagonal')
     with pytest.raises(ValueError):
         ClipResize(4, backend='turbojpeg')
+
+
+def _captioned_clip():
+    clip = _clip()
+    clip['captions'] = dict(
+        video='A dog on the left and a car on the right.',
+        segments=['Left: a dog. RIGHT: a car.', 'the leftmost cat, a left-hand drive car'],
+        frames=['a bright light' for _ in range(T - 1)] + ['a dog to the left of a car'],
+        frame_segment=[0] * T)
+    return clip
+
+
+def test_horizontal_flip_swaps_left_right_in_captions():
+    clip = _captioned_clip()
+    original = clip['captions']
+    before = {k: (list(v) if isinstance(v, list) else v) for k, v in original.items()}
+    out = ClipRandomFlip(prob=1.0)(clip)
+    caps = out['captions']
+    assert caps['video'] == 'A dog on the right and a car on the left.'
+    assert caps['segments'] == ['Right: a dog. LEFT: a car.', 'the rightmost cat, a right-hand drive car']
+    assert caps['frames'][-1] == 'a dog to the right of a car'
+    assert caps['frames'][0] == 'a bright light'  # "bright" contains "right" but is another word
+    assert caps['frame_segment'] == [0] * T
+    assert original == before  # the input dict (the dataset's copy) is not modified
+    # flipping twice restores the text; no flip leaves it alone
+    twice = ClipRandomFlip(prob=1.0)(dict(out))
+    assert twice['captions']['video'] == before['video'] and twice['captions']['segments'] == before['segments']
+    assert ClipRandomFlip(prob=0.0)(_captioned_clip())['captions']['video'] == before['video']
+
+
+def test_vertical_flip_swaps_vertical_words_only():
+    out = ClipRandomFlip(prob=1.0, direction='vertical')(_captioned_clip())
+    assert out['captions']['video'] == 'A dog on the left and a car on the right.'
+    clip = _captioned_clip()
+    clip['captions']['video'] = 'a bird above a boat at the top'
+    out = ClipRandomFlip(prob=1.0, direction='vertical')(clip)
+    assert out['captions']['video'] == 'a bird below a boat at the bottom'
+
+
+def test_flip_caption_word_options():
+    out = ClipRandomFlip(prob=1.0, swap_caption_words=False)(_captioned_clip())
+    assert out['captions']['video'] == 'A dog on the left and a car on the right.'
+    out = ClipRandomFlip(prob=1.0, swap_caption_words={'east': 'west'})(_captioned_clip())
+    assert out['captions']['video'] == 'A dog on the left and a car on the right.'
+    clip = _captioned_clip()
+    clip['captions']['video'] = 'West of the East river'
+    assert ClipRandomFlip(prob=1.0, swap_caption_words={'east': 'west'})(clip)['captions']['video'] == \
+        'East of the West river'
+    for bad in ({'left': 'left'}, {'left': 'right', 'right': 'up'}, {'two words': 'x'}, 'yes'):
+        with pytest.raises(ValueError, match='swap_caption_words'):
+            ClipRandomFlip(swap_caption_words=bad)
