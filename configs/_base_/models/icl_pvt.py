@@ -30,7 +30,7 @@ model = dict(
     text_cache_root=None,
     granularity_embed=True,
     sc_losses=[
-        dict(type='CounterfactualEffectLoss', loss_weight=0.2),
+        dict(type='CounterfactualEffectLoss', loss_weight=0.2, effect='rectified'),  # see docs/icf.md
         dict(type='OrthogonalityLoss', loss_weight=1.0),
         dict(type='LatentLoss', loss_weight=0.8),
     ],

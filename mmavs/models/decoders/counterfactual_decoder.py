@@ -41,6 +41,9 @@ class CounterfactualDecoder(AVQueryDecoder):
         latent_hidden_dims (int, optional): Hidden width ``h`` of the encoder, decoder and generator.
             Defaults to ``embed_dims``.
         sc (bool): Build and run the SC branch. False -> the baseline decoder. Defaults to True.
+        detach_semantic (bool): Feed ``s.detach()`` to the latent encoder, so that ``L_z`` (and the other SC
+            terms through the latents) train the SC modules without pulling the factual semantics towards
+            what a noisy low-dimensional latent can reconstruct. Defaults to False.
         **kwargs: Arguments of :class:`AVQueryDecoder` (``embed_dims``, ``num_layers``, ...).
     """
 
@@ -52,10 +55,13 @@ class CounterfactualDecoder(AVQueryDecoder):
                  latent_dims: int = 64,
                  latent_hidden_dims: Optional[int] = None,
                  sc: bool = True,
+                 detach_semantic: bool = False,
                  **kwargs) -> None:
         super().__init__(**kwargs)
-        if not isinstance(sc, bool):
-            raise ValueError(f'CounterfactualDecoder: sc must be a bool, got {sc!r}')
+        for key, value in (('sc', sc), ('detach_semantic', detach_semantic)):
+            if not isinstance(value, bool):
+                raise ValueError(f'CounterfactualDecoder: {key} must be a bool, got {value!r}')
+        self.detach_semantic = detach_semantic
         for key, value in (('num_counterfactuals', num_counterfactuals), ('latent_dims', latent_dims)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f'CounterfactualDecoder: {key} must be an int >= 1, got {value!r}')
@@ -121,7 +127,7 @@ class CounterfactualDecoder(AVQueryDecoder):
             i.e. ``s_cf``).
         """
         n, k = semantic.shape[0], self.num_counterfactuals
-        out = self.encode_latent(semantic)
+        out = self.encode_latent(semantic.detach() if self.detach_semantic else semantic)
         out['s_recon'] = self.decode_latent(out['z'])
         z_cf = self.generate_counterfactuals(out['z'])
         s_cf = self.decode_latent(z_cf)

@@ -113,19 +113,49 @@ def frame_flags_of(data_samples: Optional[Sequence], num_frames_total: int, devi
 class CounterfactualEffectLoss(nn.Module):
     """``L_cf``: the counterfactual effect must itself segment the ground truth.
 
-    Effect logits ``e = y_f - mean_k y_cf^k`` ``[N, C, h, w]`` (from ``outputs['logits']`` and
-    ``outputs['cf_logits']``), bilinearly resized to ``gt_masks``' size; then ``BCE + Dice`` (``C = 1``) or
-    ``CE + softmax Dice`` (``C > 1``) over the frames with ground truth (``gt_flags`` and real), pixels equal
-    to ``ignore_index`` ignored (the segmentation losses of :mod:`mmavs.models.losses` with weight 1).
+    The *effect* of the frame's semantics is the prediction with them minus the mean prediction with the
+    ``K`` counterfactual semantics on the same visual input (``outputs['logits']`` ``[N, C, h, w]`` and
+    ``outputs['cf_logits']`` ``[N, K, C, h, w]``). It is scored on the frames with ground truth (``gt_flags``
+    and real), pixels equal to ``ignore_index`` ignored, resized bilinearly to ``gt_masks``' size. Two forms:
+
+    - ``effect='logit'`` (ICF_SPEC section 5 read literally): effect logits ``e = y_f - mean_k y_cf^k``;
+      ``BCE + Dice`` (``C = 1``) or ``CE + softmax Dice`` (``C > 1``) of ``e``. Note what this asks on
+      background pixels: ``e << 0``, i.e. the counterfactual prediction must be *foreground* wherever the
+      ground truth is background; the shared mask head is trained to output the inverse mask for
+      counterfactual semantics, which competes with the factual prediction.
+    - ``effect='rectified'`` (default): effect on the foreground probability
+      ``delta = p_f - mean_k p_cf^k`` in ``[-1, 1]`` (``p = sigmoid`` for ``C = 1``; ``1 - softmax_0``, the
+      probability of any sounding class, for ``C > 1``). Foreground pixels must have a full positive effect
+      (term ``1 - delta``: the real semantics switch the object on, counterfactual ones do not); background
+      pixels only must not have a positive one (term ``relu(delta)``: with both predictions off the effect
+      is 0 and nothing is asked of the counterfactual). Loss = the mean of these pixel terms (frame-wise,
+      averaged over frames) ``+`` the Dice loss of ``relu(delta)`` against the foreground.
+
+    With ``detach_counterfactual=True`` the counterfactual predictions enter the effect as constants: the
+    loss then moves only the factual prediction.
 
     Args:
         loss_weight (float): ``lambda_cf``. Defaults to 0.2 (paper).
         loss_name (str): Key of the returned loss. Defaults to ``'loss_cf'``.
         ignore_index (int): Ignored target value. Defaults to 255.
+        effect (str): ``'rectified'`` or ``'logit'``. Defaults to ``'rectified'``.
+        detach_counterfactual (bool): Stop the gradient through ``y_cf``. Defaults to False.
+        smooth (float): Smoothing term of the rectified Dice. Defaults to 1.0.
     """
 
-    def __init__(self, loss_weight: float = 0.2, loss_name: str = 'loss_cf', ignore_index: int = 255) -> None:
+    EFFECTS = ('rectified', 'logit')
+
+    def __init__(self, loss_weight: float = 0.2, loss_name: str = 'loss_cf', ignore_index: int = 255,
+                 effect: str = 'rectified', detach_counterfactual: bool = False, smooth: float = 1.0) -> None:
         super().__init__()
+        if effect not in self.EFFECTS:
+            raise ValueError(f'CounterfactualEffectLoss: effect must be one of {self.EFFECTS}, got {effect!r}')
+        if not isinstance(detach_counterfactual, bool):
+            raise ValueError(f'CounterfactualEffectLoss: detach_counterfactual must be a bool, '
+                             f'got {detach_counterfactual!r}')
+        self.effect = effect
+        self.detach_counterfactual = detach_counterfactual
+        self.smooth = float(smooth)
         self.loss_weight = check_weight(type(self).__name__, 'loss_weight', loss_weight)
         if not isinstance(loss_name, str) or not loss_name.startswith('loss_'):
             raise ValueError(f'CounterfactualEffectLoss: loss_name must start with "loss_", got {loss_name!r}')
@@ -137,12 +167,45 @@ class CounterfactualEffectLoss(nn.Module):
                                                 AVSSoftmaxDiceLoss(ignore_index=ignore_index)])
 
     @staticmethod
-    def effect_logits(logits: Tensor, cf_logits: Tensor) -> Tensor:
-        """``y_f - mean_k y_cf^k``: ``[N, C, h, w]`` and ``[N, K, C, h, w]`` -> ``[N, C, h, w]``."""
+    def _check_shapes(logits: Tensor, cf_logits: Tensor) -> None:
         if cf_logits.dim() != 5 or cf_logits.shape[0] != logits.shape[0] or cf_logits.shape[2:] != logits.shape[1:]:
             raise ValueError(f'CounterfactualEffectLoss: cf_logits must be [N, K, C, h, w] matching logits '
                              f'{tuple(logits.shape)}, got {tuple(cf_logits.shape)}')
+
+    @classmethod
+    def effect_logits(cls, logits: Tensor, cf_logits: Tensor) -> Tensor:
+        """``y_f - mean_k y_cf^k``: ``[N, C, h, w]`` and ``[N, K, C, h, w]`` -> ``[N, C, h, w]``."""
+        cls._check_shapes(logits, cf_logits)
         return logits - cf_logits.mean(dim=1)
+
+    @classmethod
+    def foreground_effect(cls, logits: Tensor, cf_logits: Tensor) -> Tensor:
+        """``delta = p_f - mean_k p_cf^k`` of the foreground probability: ``[N, 1, h, w]`` in ``[-1, 1]``."""
+        cls._check_shapes(logits, cf_logits)
+
+        def foreground(x: Tensor, dim: int) -> Tensor:
+            if x.shape[dim] == 1:
+                return x.sigmoid()
+            return 1. - x.softmax(dim=dim).narrow(dim, 0, 1)
+
+        return foreground(logits, 1) - foreground(cf_logits, 2).mean(dim=1)
+
+    def rectified_loss(self, delta: Tensor, gt_masks: Tensor) -> Tensor:
+        """Unweighted rectified effect loss of ``delta`` ``[F, 1, H, W]`` against ``gt_masks`` ``[F, H, W]``."""
+        valid = (gt_masks != self.ignore_index).to(delta.dtype)
+        fg = ((gt_masks != 0) & (gt_masks != self.ignore_index)).to(delta.dtype)
+        delta = delta[:, 0]
+        positive = delta.clamp(min=0.)
+        pixel = fg * (1. - delta) + (1. - fg) * positive
+        count = valid.flatten(1).sum(1)
+        keep = count > 0
+        if not bool(keep.any()):
+            return delta.sum() * 0.
+        pixel_term = ((pixel * valid).flatten(1).sum(1)[keep] / count[keep]).mean()
+        inter = (positive * fg * valid).flatten(1).sum(1)
+        denom = (positive * valid).flatten(1).sum(1) + (fg * valid).flatten(1).sum(1)
+        dice = 1. - (2. * inter + self.smooth) / (denom + self.smooth)
+        return pixel_term + dice[keep].mean()
 
     def forward(self, outputs: Dict[str, Tensor], data_samples: List) -> Dict[str, Tensor]:
         """Compute ``L_cf``.
@@ -159,13 +222,24 @@ class CounterfactualEffectLoss(nn.Module):
         """
         name = type(self).__name__
         logits = require_output(name, outputs, 'logits')
-        effect = self.effect_logits(logits, require_output(name, outputs, 'cf_logits'))
+        cf_logits = require_output(name, outputs, 'cf_logits')
+        if self.detach_counterfactual:
+            cf_logits = cf_logits.detach()
+        if self.effect == 'logit':
+            effect = self.effect_logits(logits, cf_logits)
+        else:
+            effect = self.foreground_effect(logits, cf_logits)
         gt = gather_gt(name, data_samples, effect.shape[0], effect.device, self.ignore_index)
         size = tuple(gt['gt_masks'].shape[-2:])
         if tuple(effect.shape[-2:]) != size:
             effect = F.interpolate(effect, size=size, mode='bilinear', align_corners=False)
-        terms = self.binary_terms if effect.shape[1] == 1 else self.multi_class_terms
-        loss = sum(term(effect, gt['gt_masks'], gt['gt_valid']) for term in terms)
+        if self.effect == 'logit':
+            terms = self.binary_terms if effect.shape[1] == 1 else self.multi_class_terms
+            loss = sum(term(effect, gt['gt_masks'], gt['gt_valid']) for term in terms)
+        elif bool(gt['gt_valid'].any()):
+            loss = self.rectified_loss(effect[gt['gt_valid']], gt['gt_masks'][gt['gt_valid']])
+        else:
+            loss = effect.sum() * 0.
         return {self.loss_name: self.loss_weight * loss}
 
 

@@ -171,7 +171,27 @@ def test_gradients_reach_sc_modules():
     (dict(latent_dims=0), 'latent_dims'),
     (dict(latent_hidden_dims=-1), 'latent_hidden_dims'),
     (dict(sc='yes'), 'sc'),
+    (dict(detach_semantic=1), 'detach_semantic'),
 ])
 def test_config_errors(kwargs, key):
     with pytest.raises(ValueError, match=key):
         build(**kwargs)
+
+
+@pytest.mark.parametrize('detach', [False, True])
+def test_detach_semantic_keeps_sc_gradients_out_of_the_factual_path(detach):
+    decoder = build(detach_semantic=detach).train()
+    feats, mask, audio = make_inputs(2)
+    out = decoder(feats, mask, audio, num_frames=2)
+    # a loss on the latent statistics only (as L_z's KL): reaches the encoder, and the semantics only
+    # without detaching
+    (out['mu'].pow(2).sum() + out['logvar'].exp().sum()).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in decoder.latent_encoder.parameters())
+    audio_grads = [p.grad for p in decoder.audio_proj.parameters()] if hasattr(decoder, 'audio_proj') else []
+    semantic_grads = [p.grad for p in decoder.semantic_norm.parameters()] + audio_grads
+    reached = any(g is not None and g.abs().sum() > 0 for g in semantic_grads)
+    assert reached is (not detach)
+    # the factual prediction is the same either way
+    ref = build(detach_semantic=not detach).train()
+    ref.load_state_dict(decoder.state_dict())
+    assert torch.allclose(ref(feats, mask, audio, num_frames=2)['logits'], out['logits'])

@@ -34,7 +34,7 @@ def test_effect_loss_binary_hand_computed():
     gt[0, 0, :2] = 1  # frame 0: 8 of 16 foreground
     gt[0, 1] = 255  # frame 1 has no GT
     data = samples(gt, gt_flags=[[True, False]])
-    loss = CounterfactualEffectLoss(loss_weight=0.5)(dict(logits=logits, cf_logits=cf), data)
+    loss = CounterfactualEffectLoss(loss_weight=0.5, effect='logit')(dict(logits=logits, cf_logits=cf), data)
     p = 1. / (1. + math.exp(-2.))
     bce = 0.5 * (-math.log(p)) + 0.5 * (-math.log(1. - p))
     dice = 1. - (2. * p * 8 + 1.) / (p * 16 + 8 + 1.)
@@ -49,7 +49,7 @@ def test_effect_loss_multiclass_matches_independent_oracle():
     gt = torch.randint(0, 4, (1, 3, 5, 5))
     gt[0, 1, 0, 0] = 255
     data = samples(gt, gt_flags=[[True, True, False]])
-    got = CounterfactualEffectLoss()(dict(logits=logits, cf_logits=cf), data)['loss_cf']
+    got = CounterfactualEffectLoss(effect='logit')(dict(logits=logits, cf_logits=cf), data)['loss_cf']
     effect = (logits - cf.mean(1))[:2]
     target = gt[0, :2]
     valid = target != 255
@@ -58,6 +58,56 @@ def test_effect_loss_multiclass_matches_independent_oracle():
     onehot = F.one_hot(target.clamp(max=3), 4).permute(0, 3, 1, 2) * valid[:, None]
     dice = 1 - (2 * (prob * onehot).sum((2, 3)) + 1) / (prob.sum((2, 3)) + onehot.sum((2, 3)) + 1)
     assert got.item() == pytest.approx(0.2 * (ce + dice.mean()).item(), rel=1e-5)
+
+
+def test_rectified_effect_binary_hand_computed():
+    # 1 frame of 2x2 pixels (GT at the logit size): fg, fg, bg, ignored
+    logits = torch.tensor([0., 2., 1., 5.]).view(1, 1, 2, 2)
+    cf = torch.stack([torch.tensor([0., -2., 1., 0.]), torch.tensor([0., -2., -1., 0.])]).view(1, 2, 1, 2, 2)
+    gt = torch.tensor([1, 1, 0, 255]).view(1, 1, 2, 2)
+    got = CounterfactualEffectLoss(loss_weight=0.5)(dict(logits=logits, cf_logits=cf), samples(gt))['loss_cf']
+    sig = lambda x: 1. / (1. + math.exp(-x))  # noqa: E731
+    delta = [0.5 - 0.5, sig(2.) - sig(-2.), sig(1.) - 0.5 * (sig(1.) + sig(-1.))]
+    pixel = ((1 - delta[0]) + (1 - delta[1]) + max(delta[2], 0.)) / 3  # ignored pixel left out
+    pos = [max(d, 0.) for d in delta]
+    dice = 1 - (2 * (pos[0] + pos[1]) + 1) / (sum(pos) + 2 + 1)
+    assert got.item() == pytest.approx(0.5 * (pixel + dice), rel=1e-5)
+
+
+def test_rectified_effect_asks_nothing_of_cf_where_both_predictions_are_background():
+    # background pixels where the factual prediction is below the counterfactual one: zero loss and no
+    # gradient into the counterfactual logits (the logit form pushes them towards foreground there)
+    logits = torch.full((1, 1, 2, 2), -4.)
+    cf = torch.full((1, 2, 1, 2, 2), -3., requires_grad=True)
+    gt = torch.zeros(1, 1, 2, 2, dtype=torch.long)
+    loss = CounterfactualEffectLoss()(dict(logits=logits, cf_logits=cf), samples(gt))['loss_cf']
+    loss.backward()
+    assert cf.grad.abs().sum() == 0
+    cf_logit = cf.detach().clone().requires_grad_(True)
+    CounterfactualEffectLoss(effect='logit')(dict(logits=logits, cf_logits=cf_logit), samples(gt))['loss_cf'].backward()
+    assert (cf_logit.grad < 0).all()  # gradient descent raises the counterfactual logits on background
+    # on foreground the counterfactual prediction is pushed down and the factual one up
+    logits = torch.zeros(1, 1, 2, 2, requires_grad=True)
+    cf = torch.zeros(1, 2, 1, 2, 2, requires_grad=True)
+    CounterfactualEffectLoss()(dict(logits=logits, cf_logits=cf), samples(torch.ones(1, 1, 2, 2)))['loss_cf'].backward()
+    assert (logits.grad < 0).all() and (cf.grad > 0).all()
+
+
+def test_rectified_effect_multiclass_uses_the_foreground_probability():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 4, 3, 3)
+    cf = torch.randn(2, 2, 4, 3, 3)
+    gt = torch.randint(0, 4, (1, 2, 3, 3))
+    loss = CounterfactualEffectLoss(loss_weight=1.)
+    got = loss(dict(logits=logits, cf_logits=cf), samples(gt))['loss_cf']
+    # same as the binary form on logits whose sigmoid is the probability of "any class but 0"
+    fg_f = 1 - logits.softmax(1)[:, :1]
+    fg_cf = 1 - cf.softmax(2)[:, :, :1]
+    to_logit = lambda p: torch.log(p) - torch.log1p(-p)  # noqa: E731
+    binary = loss(dict(logits=to_logit(fg_f), cf_logits=to_logit(fg_cf)), samples((gt > 0).long()))['loss_cf']
+    assert got.item() == pytest.approx(binary.item(), rel=1e-4)
+    with pytest.raises(ValueError, match='effect'):
+        CounterfactualEffectLoss(effect='probability')
 
 
 def test_effect_loss_ignores_frames_without_gt_and_depends_on_cf():
@@ -89,6 +139,23 @@ def test_effect_loss_errors_and_gradient():
     cf = torch.zeros(2, 2, 1, 4, 4, requires_grad=True)
     loss(dict(logits=torch.zeros(2, 1, 4, 4), cf_logits=cf), samples(gt))['loss_cf'].backward()
     assert cf.grad is not None and cf.grad.abs().sum() > 0
+
+
+def test_effect_loss_detach_counterfactual_same_value_no_cf_gradient():
+    torch.manual_seed(0)
+    gt = torch.randint(0, 2, (1, 2, 4, 4))
+    logits = torch.randn(2, 1, 4, 4, requires_grad=True)
+    cf = torch.randn(2, 3, 1, 4, 4, requires_grad=True)
+    plain = CounterfactualEffectLoss()(dict(logits=logits, cf_logits=cf), samples(gt))['loss_cf']
+    detached = CounterfactualEffectLoss(detach_counterfactual=True)(dict(logits=logits, cf_logits=cf),
+                                                                    samples(gt))['loss_cf']
+    assert torch.allclose(plain, detached)
+    grad_logits_plain, grad_cf_plain = torch.autograd.grad(plain, [logits, cf])
+    detached.backward()
+    assert cf.grad is None and grad_cf_plain.abs().sum() > 0
+    assert torch.allclose(logits.grad, grad_logits_plain)  # the factual gradient is unchanged
+    with pytest.raises(ValueError, match='detach_counterfactual'):
+        CounterfactualEffectLoss(detach_counterfactual='no')
 
 
 # --------------------------------------------------------------- L_ortho
