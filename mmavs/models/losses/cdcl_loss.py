@@ -74,7 +74,10 @@ class CDCLLoss(nn.Module):
     Semantic affinity ``A`` ``[n, n]`` of the selected frames (distribution-aware targets, rows normalised):
 
     - binary (``C = 1``): ``A_ij = 1`` if the frames' clips have the same ``category`` metainfo (S4), else 0;
-      identity when some sample has no ``category``;
+      when some sample has no ``category`` (MS3), ``A_ij`` = IoU of the two frames' ground-truth foreground
+      for frames of the same clip, 0 across clips (1 on the diagonal): frames of one clip show one scene, and
+      where the same objects sound they must not be negatives of each other (identity targets would ask the
+      heads to separate near-duplicates), while frames whose sounding objects changed stay apart;
     - multi-class: cosine similarity of the frames' GT class histograms (valid pixels; background class
       excluded unless ``histogram_background``), non-negative by construction;
     - identity when ``semantic_targets=False``.
@@ -82,9 +85,11 @@ class CDCLLoss(nn.Module):
     Terms (each averaged over the selected frames):
 
     - ``L_xy`` (``va``, ``al``, ``vl``): :func:`symmetric_soft_info_nce` of the two modalities' embeddings.
-    - ``L_fcf``: anchor ``p^v_i``; positive ``p^a_i``; negatives ``p^{a,cf}_{i,k}`` (the frame's ``K``
-      counterfactuals) and ``p^a_j`` of the other selected frames: cross-entropy over ``[n + K]`` logits. When
-      the outputs have no counterfactual prototypes (SC off) only the batch negatives remain.
+    - ``L_fcf``: anchor ``p^v_i``; candidates ``p^a_j`` of the selected frames and the frame's ``K``
+      counterfactuals ``p^{a,cf}_{i,k}`` (hard negatives): cross-entropy over ``[n + K]`` logits against the
+      target distribution ``[A_i / sum(A_i) ; 0 ... 0]`` (its own audio and its semantic neighbours are
+      positives, counterfactuals never; one-hot on ``p^a_i`` when ``A`` is the identity). When the outputs have
+      no counterfactual prototypes (SC off) only the batch candidates remain.
 
     ``L_CDCL = fcf_weight L_fcf + sum_x inter_weights[x] L_x``, all times ``loss_weight``; returned per term.
 
@@ -211,7 +216,13 @@ class CDCLLoss(nn.Module):
         if num_classes == 1:
             categories = [sample.metainfo.get('category', None) for sample in data_samples]
             if any(c is None for c in categories):
-                return eye
+                # no labels (MS3): within a clip, frames are as similar as their sounding regions overlap
+                clip_of_frame = frame_index // frames_per_clip
+                same_clip = (clip_of_frame[:, None] == clip_of_frame[None, :]).float()
+                fg = ((gt_masks == 1) & pixel_valid).flatten(1).float()
+                inter = fg @ fg.t()
+                union = fg.sum(1)[:, None] + fg.sum(1)[None, :] - inter
+                return same_clip * inter / union.clamp(min=1.)
             ids = {c: i for i, c in enumerate(sorted(set(categories)))}
             clip_ids = torch.tensor([ids[c] for c in categories], device=gt_masks.device)
             frame_ids = clip_ids[frame_index // frames_per_clip]
@@ -289,8 +300,10 @@ class CDCLLoss(nn.Module):
             cf_head = self.audio_head if self.cf_head is None else self.cf_head
             a_cf = F.normalize(cf_head(cf_audio[index]), dim=-1)  # [n, K, e]
             logits = torch.cat([logits, torch.einsum('ne,nke->nk', v, a_cf) / tau], dim=1)
-        target = torch.arange(index.numel(), device=logits.device)
-        losses[keys[0]] = self.loss_weight * self.fcf_weight * F.cross_entropy(logits, target)
+        # targets: the frame's semantic neighbours in the batch (distribution-aware), never a counterfactual
+        targets = affinity / affinity.sum(dim=1, keepdim=True)
+        targets = torch.cat([targets, targets.new_zeros(targets.shape[0], logits.shape[1] - targets.shape[1])], 1)
+        losses[keys[0]] = self.loss_weight * self.fcf_weight * soft_info_nce(logits, targets)
 
         losses[keys[1]] = self.loss_weight * self.inter_weights['va'] * symmetric_soft_info_nce(
             v, a, affinity, tau)

@@ -79,7 +79,7 @@ def test_soft_targets_from_shared_category():
     ce = lambda lg: -(targets * lg.log_softmax(1)).sum(1).mean()  # noqa: E731
     expected = 0.4 * 0.5 * (ce(logits) + ce(logits.t()))
     assert got['loss_cdcl_va'].item() == pytest.approx(expected.item(), rel=1e-5)
-    # without categories the targets are the identity
+    # without categories (one frame per clip here) the targets are the identity
     no_cat = loss(out, samples(gt))['loss_cdcl_va']
     ident = 0.4 * 0.5 * (F.cross_entropy(logits, torch.arange(3)) + F.cross_entropy(logits.t(), torch.arange(3)))
     assert no_cat.item() == pytest.approx(ident.item(), rel=1e-5)
@@ -167,6 +167,45 @@ def test_fcf_hand_computed():
     del out['cf_audio_proto']
     got = loss(out, samples(full_fg(3)))['loss_cdcl_fcf']
     assert got.item() == pytest.approx(0.5 * F.cross_entropy(v @ a.t() / TAU, torch.arange(3)).item(), rel=1e-5)
+
+
+def test_without_categories_affinity_is_the_foreground_iou_within_a_clip():
+    loss = identity_loss()
+    gt = torch.zeros(2, 3, 4, 4, dtype=torch.long)
+    gt[0, 0, :2, :2] = 1  # 4 pixels
+    gt[0, 1, :2, :3] = 1  # 6 pixels, overlap 4 with frame 0 -> IoU 4/6
+    gt[0, 2, 2:, 2:] = 1  # disjoint from both -> 0
+    gt[1, :, :2, :2] = 1  # other clip: same region as clip 0 frame 0, but never a positive
+    gt[1, 2, 0, 0] = 255  # ignored pixel left out of the IoU
+    n = 6
+    got = loss.affinity(gt.flatten(0, 1), gt.flatten(0, 1) != 255, torch.arange(n), 1, samples(gt), 3)
+    expected = torch.zeros(n, n)
+    expected[:3, :3] = torch.tensor([[1., 4 / 6, 0.], [4 / 6, 1., 0.], [0., 0., 1.]])
+    expected[3:, 3:] = torch.tensor([[1., 1., .75], [1., 1., .75], [.75, .75, 1.]])
+    assert torch.allclose(got, expected)
+
+
+def test_without_categories_frames_of_one_clip_are_positives_in_all_terms():
+    # 2 clips x 2 frames with equal GT, no category metainfo (MS3): targets are block-diagonal per clip
+    loss = identity_loss()
+    out = make_outputs(4, k=2)
+    gt = full_fg(4).view(2, 2, 4, 4)
+    got = loss(out, samples(gt))
+    v = F.normalize(out['pixel_features'][:, :, :2, :2].mean((2, 3)), dim=1)
+    a = F.normalize(out['audio_queries'].mean(1), dim=1)
+    a_cf = F.normalize(out['cf_audio_proto'], dim=2)
+    block = torch.tensor([[.5, .5, 0., 0.], [.5, .5, 0., 0.], [0., 0., .5, .5], [0., 0., .5, .5]])
+    ce = lambda lg, t: -(t * lg.log_softmax(1)).sum(1).mean()  # noqa: E731
+    va = v @ a.t() / TAU
+    assert got['loss_cdcl_va'].item() == pytest.approx((0.4 * 0.5 * (ce(va, block) + ce(va.t(), block))).item(),
+                                                       rel=1e-5)
+    fcf_logits = torch.cat([va, (v[:, None] * a_cf).sum(-1) / TAU], dim=1)  # counterfactual columns: target 0
+    fcf_targets = torch.cat([block, torch.zeros(4, 2)], dim=1)
+    assert got['loss_cdcl_fcf'].item() == pytest.approx(ce(fcf_logits, fcf_targets).item(), rel=1e-5)
+    # with identity targets (semantic_targets=False) the other frame of the clip is a negative: differs
+    plain = identity_loss(semantic_targets=False)(out, samples(gt))
+    assert plain['loss_cdcl_fcf'].item() == pytest.approx(F.cross_entropy(fcf_logits, torch.arange(4)).item(),
+                                                          rel=1e-5)
 
 
 def test_text_terms_and_semantic_audio_prototype():
