@@ -624,6 +624,46 @@ def test_caption_hand_case_positions_motion_and_sounding():
     assert long_captions['video'].endswith('; the objects stay in place.')
 
 
+def test_audio_visual_captions_add_what_is_heard_hand_case():
+    styles = {s.name: s for s in s4_styles()}
+    dog = ObjectTrack(styles['dog_barking'], (0, 0), 20, [(2, 2)] * 5)
+    car = ObjectTrack(styles['race_car'], (1, 1), 20, [(40, 40)] * 5)
+    # frames 1-2: the dog; frame 3: both; frame 4: nothing; frame 5: the car
+    sounding = np.array([[False, True], [False, True], [True, True], [False, False], [True, False]])
+    scene = ClipScene('v', 'test', 64, 64, [car, dog], sounding)
+    visual = clip_captions(scene, 's4', 5)
+    av = clip_captions(scene, 's4', 5, mode='audio-visual')
+    heard = ['the dog is heard', 'the dog is heard', 'the dog and the race car are heard', 'nothing is heard',
+             'the race car is heard']
+    assert av['frames'] == [f'{v[:-1]}; {h}.' for v, h in zip(visual['frames'], heard)]
+    assert av['segments'] == [f'{visual["segments"][0][:-1]}; the dog and the race car are heard.',
+                              f'{visual["segments"][1][:-1]}; the race car is heard.']
+    assert av['video'] == f'{visual["video"][:-1]}; the dog and the race car are heard.'
+    with pytest.raises(ValueError, match='mode'):
+        clip_captions(scene, 's4', 5, mode='audio')
+
+
+def test_generated_audio_visual_captions_follow_the_sounding_flags(tmp_path):
+    kwargs = dict(subset='ms3', num_train=2, num_val=1, num_test=1, size=32, seed=5)
+    manifest = generate_avsbench(str(tmp_path / 'av'), caption_mode='audio-visual', **kwargs)
+    generate_avsbench(str(tmp_path / 'v'), **kwargs)
+    styles = {s.name: s for s in s4_styles()}
+    av = json.loads((tmp_path / 'av' / 'Multi-sources' / 'ms3_captions.json').read_text())
+    visual = json.loads((tmp_path / 'v' / 'Multi-sources' / 'ms3_captions.json').read_text())
+    for clip in manifest:
+        vid = clip['vid']
+        sounding = np.asarray(clip['sounding'], dtype=bool)
+        for t, (a, v) in enumerate(zip(av[vid]['frames'], visual[vid]['frames'])):
+            assert a.startswith(v[:-1] + '; ')
+            nouns = {styles[o['category']].noun for k, o in enumerate(clip['objects']) if sounding[t, k]}
+            if not nouns:
+                assert a.endswith('; nothing is heard.')
+            for noun in nouns:
+                assert f'the {noun}' in a.rsplit(';', 1)[1]
+    with pytest.raises(ValueError, match='caption_mode'):
+        generate_avsbench(str(tmp_path / 'x'), caption_mode='oracle', **kwargs)
+
+
 # ------------------------------------------------------------------------------------------------
 # Determinism, pickles, errors, CLI
 # ------------------------------------------------------------------------------------------------

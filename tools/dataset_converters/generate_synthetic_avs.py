@@ -41,6 +41,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--silent-prob', type=float, default=0.15, help='probability that a frame has no sounding object')
     parser.add_argument(
+        '--caption-mode',
+        choices=('visual', 'audio-visual'),
+        default='visual',
+        help='visual-only MIT captions (default, like an image captioner) or captions that also say what is '
+        'heard (a diagnostic of the text path)')
+    parser.add_argument(
         '--overwrite', action='store_true', help='replace existing output of the subset(s)')
     parser.add_argument(
         '--manifest-dir',
@@ -67,6 +73,7 @@ def main() -> None:
             seed=args.seed,
             categories=args.categories,
             silent_prob=args.silent_prob,
+            caption_mode=args.caption_mode,
             overwrite=args.overwrite,
             progress=True)
         if args.manifest_dir is not None:

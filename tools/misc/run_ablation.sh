@@ -8,8 +8,9 @@
 # Example (the ICF ablation on a generated M3-layout set):
 #   bash tools/misc/run_ablation.sh --generate ms3 --seeds "0 1 2" configs/icl/ablations/icl_tiny_synthetic_m3_*.py
 #
-# --generate ms3|s4 writes a generated set first (NUM_TRAIN / NUM_VAL / NUM_TEST / SIZE / CATEGORIES from the
-# environment; defaults 320 / 24 / 40 / 64 / the main job's four categories) and points every config at it;
+# --generate ms3|s4 writes a generated set first (NUM_TRAIN / NUM_VAL / NUM_TEST / SIZE / CATEGORIES /
+# CAPTION_MODE from the environment; defaults 320 / 24 / 40 / 64 / the main job's four categories / visual)
+# and points every config at it;
 # without it the configs' own data roots (or --data-root) are used. Runs that already have both metric files
 # are skipped, so an interrupted ablation resumes where it stopped. Extra train options: TRAIN_ARGS.
 set -euo pipefail
@@ -52,6 +53,7 @@ if [[ -n "$GENERATE" ]]; then
         "$PY" tools/dataset_converters/generate_synthetic_avs.py --subset "$GENERATE" --out "$GEN_DIR" \
             --num-train "${NUM_TRAIN:-320}" --num-val "${NUM_VAL:-24}" --num-test "${NUM_TEST:-40}" \
             --size "${SIZE:-64}" --seed 0 --overwrite --categories "${CATS[@]}" \
+            --caption-mode "${CAPTION_MODE:-visual}" \
             > "$WORK_DIR/generate.log" 2>&1 || { tail -n 20 "$WORK_DIR/generate.log"; exit 1; }
         touch "$GEN_DIR/.done_$GENERATE"
     fi

@@ -246,20 +246,61 @@ def video_caption(scene: ClipScene) -> str:
     return f'A video of {_join(shown)}; ' + ', '.join(moves) + '.'
 
 
-def clip_captions(scene: ClipScene, subset: str, padded_frames: int) -> dict:
-    """All captions of one clip in the caption-file format (visual-only, see the module docstring).
+#: Caption modes of :func:`clip_captions`.
+CAPTION_MODES = ('visual', 'audio-visual')
+
+
+def heard_phrase(scene: ClipScene, start: int, stop: int) -> str:
+    """What is heard in frames ``start..stop-1`` (an audio-visual captioner's addition).
+
+    Args:
+        scene (ClipScene): The clip (uses ``scene.sounding``).
+        start (int): First frame.
+        stop (int): One past the last frame.
+
+    Returns:
+        str: ``'the dog is heard'``, ``'the dog and the car are heard'`` or ``'nothing is heard'`` (objects
+        in reading order, each named once).
+    """
+    index = {id(obj): k for k, obj in enumerate(scene.objects)}
+    heard = [f'the {obj.style.noun}' for obj in _ordered(scene)
+             if scene.sounding[start:stop, index[id(obj)]].any()]
+    heard = list(dict.fromkeys(heard))
+    if not heard:
+        return 'nothing is heard'
+    return f'{_join(heard)} {"is" if len(heard) == 1 else "are"} heard'
+
+
+def clip_captions(scene: ClipScene, subset: str, padded_frames: int, mode: str = 'visual') -> dict:
+    """All captions of one clip in the caption-file format.
 
     Args:
         scene (ClipScene): The clip (its ``num_frames`` real frames are captioned).
         subset (str): ``'s4'``, ``'ms3'`` or ``'avss'`` (decides the segment window).
         padded_frames (int): ``T`` after padding (5 for S4 / MS3, 10 for AVSS).
+        mode (str): ``'visual'`` (default): visual-only captions, as an image / video captioner writes them
+            (see the module docstring). ``'audio-visual'``: each caption also says what is heard in its
+            frames (:func:`heard_phrase`), as a captioner that hears the audio would; the text then carries
+            which objects sound (a diagnostic of the MIT text path, not a realistic benchmark setting).
 
     Returns:
         dict: ``{"video": str, "segments": [str, ...], "frames": [str, ...]}``.
     """
+    if mode not in CAPTION_MODES:
+        raise ValueError(f'clip_captions: mode must be one of {CAPTION_MODES}, got {mode!r}')
     windows = segment_windows(scene.num_frames, segment_window(padded_frames, subset))
-    return {
+    captions = {
         'video': video_caption(scene),
         'segments': [segment_caption(scene, start, stop) for start, stop in windows],
         'frames': [frame_caption(scene, t) for t in range(scene.num_frames)],
     }
+    if mode == 'audio-visual':
+        spans = [(0, scene.num_frames)] + list(windows) + [(t, t + 1) for t in range(scene.num_frames)]
+        texts = [captions['video']] + captions['segments'] + captions['frames']
+        joined = [f'{text[:-1]}; {heard_phrase(scene, a, b)}.' for text, (a, b) in zip(texts, spans)]
+        captions = {
+            'video': joined[0],
+            'segments': joined[1:1 + len(windows)],
+            'frames': joined[1 + len(windows):],
+        }
+    return captions

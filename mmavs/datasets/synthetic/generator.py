@@ -12,7 +12,7 @@ import numpy as np
 from mmengine.logging import MMLogger
 from mmengine.utils import ProgressBar
 
-from .captions import clip_captions
+from .captions import CAPTION_MODES, clip_captions
 from .categories import AVSS_CLASSES, S4_CATEGORIES, CategoryStyle, avss_styles, s4_styles
 from .file_io import write_csv, write_json
 from .layouts import (MS3_DIRNAME, NUM_FRAMES, S4_DIRNAME, manifest_entry, write_avss_clip,
@@ -68,29 +68,30 @@ def _clip_rng(seed: int, subset: str, split: str, index: int) -> np.random.Gener
 
 
 def _s4_clip(root: str, rng: np.random.Generator, vid: str, split: str, styles: List[CategoryStyle],
-             main: CategoryStyle, size: int, silent_prob: float) -> Tuple[tuple, dict, dict]:
+             main: CategoryStyle, size: int, silent_prob: float,
+             caption_mode: str = 'visual') -> Tuple[tuple, dict, dict]:
     """Write one S4 clip; return its csv row, manifest entry and captions."""
     scene = sample_scene(rng, vid, split, styles, NUM_FRAMES['s4'], height=size, width=size,
                          mode='single', main_style=main, silent_prob=silent_prob)
     paths = write_s4_clip(root, scene, main.name, rng)
     row = (vid, int(rng.integers(0, 6)), main.name, split)
     entry = manifest_entry(scene, 's4', paths, category=main.name)
-    return row, entry, clip_captions(scene, 's4', NUM_FRAMES['s4'])
+    return row, entry, clip_captions(scene, 's4', NUM_FRAMES['s4'], caption_mode)
 
 
 def _ms3_clip(root: str, rng: np.random.Generator, vid: str, split: str, styles: List[CategoryStyle],
-              size: int, silent_prob: float) -> Tuple[tuple, dict, dict]:
+              size: int, silent_prob: float, caption_mode: str = 'visual') -> Tuple[tuple, dict, dict]:
     """Write one MS3 clip; return its csv row, manifest entry and captions."""
     scene = sample_scene(rng, vid, split, styles, NUM_FRAMES['ms3'], height=size, width=size,
                          mode='multi', silent_prob=silent_prob)
     paths = write_ms3_clip(root, scene, rng)
     entry = manifest_entry(scene, 'ms3', paths)
-    return (vid, split), entry, clip_captions(scene, 'ms3', NUM_FRAMES['ms3'])
+    return (vid, split), entry, clip_captions(scene, 'ms3', NUM_FRAMES['ms3'], caption_mode)
 
 
 def _avss_clip(root: str, rng: np.random.Generator, vid: str, split: str, styles: List[CategoryStyle],
                main: CategoryStyle, label_type: str, size: int, aspects: Sequence[float],
-               silent_prob: float) -> Tuple[tuple, dict, dict]:
+               silent_prob: float, caption_mode: str = 'visual') -> Tuple[tuple, dict, dict]:
     """Write one AVSS clip; return its csv row, manifest entry and captions."""
     uid = f'{vid}_{int(rng.integers(0, 10))}'
     width = int(round(size * aspects[int(rng.integers(len(aspects)))]))
@@ -103,7 +104,7 @@ def _avss_clip(root: str, rng: np.random.Generator, vid: str, split: str, styles
     start = int(rng.integers(0, 600))
     row = (vid, uid, start // 60, start % 60, '_'.join(heard), split, label_type)
     entry = manifest_entry(scene, 'avss', paths, label_type=label_type, uid=uid, video_id=vid)
-    return row, entry, clip_captions(scene, 'avss', NUM_FRAMES['v2'])
+    return row, entry, clip_captions(scene, 'avss', NUM_FRAMES['v2'], caption_mode)
 
 
 def generate_avsbench(root: str,
@@ -118,7 +119,8 @@ def generate_avsbench(root: str,
                       avss_label_types: Sequence[str] = AVSS_LABEL_TYPES,
                       avss_aspects: Sequence[float] = (4 / 3, 16 / 9),
                       overwrite: bool = False,
-                      progress: bool = False) -> List[Dict[str, object]]:
+                      progress: bool = False,
+                      caption_mode: str = 'visual') -> List[Dict[str, object]]:
     """Write a seeded synthetic dataset in the official layout of one AVSBench subset.
 
     S4 goes to ``root/Single-source``, MS3 to ``root/Multi-sources``, AVSS directly under ``root``
@@ -140,6 +142,8 @@ def generate_avsbench(root: str,
         avss_aspects (Sequence[float]): AVSS frame aspect ratios (width / height), one drawn per clip.
         overwrite (bool): Replace existing output of this subset under ``root`` instead of raising.
         progress (bool): Show a progress bar.
+        caption_mode (str): ``'visual'`` (default, what an image captioner sees) or ``'audio-visual'``
+            (captions also say what is heard; see :func:`~mmavs.datasets.synthetic.captions.clip_captions`).
 
     Returns:
         list[dict]: One manifest entry per clip (see
@@ -161,6 +165,8 @@ def generate_avsbench(root: str,
         raise ValueError(f'generate_avsbench: size must be at least 16 pixels, got {size}.')
     if not 0.0 <= silent_prob < 1.0:
         raise ValueError(f'generate_avsbench: silent_prob must be in [0, 1), got {silent_prob}.')
+    if caption_mode not in CAPTION_MODES:
+        raise ValueError(f'generate_avsbench: caption_mode must be one of {CAPTION_MODES}, got {caption_mode!r}.')
     bad_types = [t for t in avss_label_types if t not in AVSS_LABEL_TYPES]
     if subset == 'avss' and (bad_types or not avss_label_types):
         raise ValueError(
@@ -186,13 +192,14 @@ def generate_avsbench(root: str,
             vid = random_video_id(id_rng, taken)
             main = main_cycle[index % len(main_cycle)]
             if subset == 's4':
-                row, entry, caption = _s4_clip(root, rng, vid, split, styles, main, size, silent_prob)
+                row, entry, caption = _s4_clip(root, rng, vid, split, styles, main, size, silent_prob,
+                                                caption_mode)
             elif subset == 'ms3':
-                row, entry, caption = _ms3_clip(root, rng, vid, split, styles, size, silent_prob)
+                row, entry, caption = _ms3_clip(root, rng, vid, split, styles, size, silent_prob, caption_mode)
             else:
                 label_type = avss_label_types[index % len(avss_label_types)]
                 row, entry, caption = _avss_clip(root, rng, vid, split, styles, main, label_type, size,
-                                                 avss_aspects, silent_prob)
+                                                 avss_aspects, silent_prob, caption_mode)
             rows.append(row)
             manifest.append(entry)
             captions[entry.get('uid', vid)] = caption
