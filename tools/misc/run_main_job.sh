@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: install what is missing, generate a small S4-layout dataset (640 / 24 /
-# 40 clips, 64x64 frames, 4 sound categories so that a from-scratch model learns it in minutes), train the
-# small baseline, evaluate it with the clips' own audio and with shuffled audio, and print J and F.
+# 40 clips, 64x64 frames, 4 sound categories, visual-only MIT captions, so that a from-scratch model learns it
+# in minutes), train the small ICF model (MIT + SC + CDCL), evaluate it with the clips' own audio and with shuffled audio, and print J and F.
 # Usage: bash tools/misc/run_main_job.sh [extra tools/train.py args, e.g. --cfg-options ...]
-# Environment: CONFIG (default configs/baseline/baseline_tiny_synthetic_s4.py), WORK_DIR, DATA_DIR, SEED.
+# Environment: CONFIG (default configs/icl/icl_tiny_synthetic_s4.py;
+# configs/baseline/baseline_tiny_synthetic_s4.py is the small baseline), WORK_DIR, DATA_DIR, SEED.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 START=$(date +%s)
 PY="$(bash tools/misc/setup_env.sh | tail -n 1)"
-CONFIG=${CONFIG:-configs/baseline/baseline_tiny_synthetic_s4.py}
+CONFIG=${CONFIG:-configs/icl/icl_tiny_synthetic_s4.py}
 WORK_DIR=${WORK_DIR:-work_dirs/main_job}
 DATA_DIR=${DATA_DIR:-data/synthetic}
 SEED=${SEED:-0}

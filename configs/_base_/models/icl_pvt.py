@@ -38,5 +38,7 @@ model = dict(
         type='CDCLLoss',
         loss_weight=0.2,
         inter_weights=dict(va=0.4, al=0.3, vl=0.3),
+        # spec value; the small configs use 0.5 (docs/icf.md). Check the balance of a run with
+        # tools/analysis_tools/loss_gradients.py CONFIG CHECKPOINT (CDCL should not dominate the backbones).
         temperature=0.07,
         visual_prototype='map'))
