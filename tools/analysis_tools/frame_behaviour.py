@@ -1,0 +1,123 @@
+"""How a binary AVS model behaves on silent frames and on frames with sounding objects.
+
+The benchmark's J and F mix two different behaviours. This tool separates them on a split (binary tasks: S4,
+MS3): for frames whose ground truth is empty (nothing sounds), the share predicted with *any* foreground pixel
+and the mean predicted foreground fraction; for frames with sounding objects, mean IoU, precision (how much
+of the prediction is sounding) and recall (how much of the sounding area is found), and the share predicted
+empty. Frames without ground truth (``gt_flags``) and padded frames are skipped.
+
+Example::
+
+    python tools/analysis_tools/frame_behaviour.py configs/icl/icl_tiny_synthetic_m3.py \\
+        work_dirs/icl_tiny_synthetic_m3/epoch_8.pth --data-root data/synthetic/Multi-sources --split test
+"""
+import argparse
+import copy
+from typing import Dict, Iterable, Optional, Sequence
+
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.runner import load_checkpoint
+from rich.console import Console
+from rich.table import Table
+from torch import nn
+
+from mmavs.registry import DATASETS, MODELS
+from mmavs.utils import register_all_modules
+
+
+def frame_statistics(pred_masks: Iterable[torch.Tensor], gt_masks: Iterable[torch.Tensor],
+                     ignore_index: int = 255) -> Dict[str, float]:
+    """Silent-frame and sounding-frame statistics of binary masks.
+
+    Args:
+        pred_masks (Iterable[Tensor]): Per frame ``[H, W]`` (nonzero = foreground).
+        gt_masks (Iterable[Tensor]): Per frame ``[H, W]``, 0 / 1 / ``ignore_index``.
+        ignore_index (int): Ignored ground-truth value.
+
+    Returns:
+        dict[str, float]: ``silent_frames``, ``silent_with_foreground`` (share), ``silent_foreground_area``
+        (mean share of pixels), ``sounding_frames``, ``sounding_iou``, ``sounding_precision`` (a frame
+        predicted empty counts 0), ``sounding_recall``, ``sounding_predicted_empty`` (share). Means are
+        ``nan`` when there is no such frame.
+    """
+    nan = float('nan')
+    silent_any, silent_area, ious, precisions, recalls, empties = [], [], [], [], [], []
+    for pred, gt in zip(pred_masks, gt_masks):
+        valid = gt != ignore_index
+        p = (pred != 0) & valid
+        g = (gt == 1) & valid
+        if not bool(g.any()):
+            silent_any.append(float(p.any()))
+            silent_area.append(float(p.sum()) / max(1, int(valid.sum())))
+            continue
+        inter = float((p & g).sum())
+        ious.append(inter / float((p | g).sum()))
+        precisions.append(inter / float(p.sum()) if bool(p.any()) else 0.)
+        recalls.append(inter / float(g.sum()))
+        empties.append(float(not p.any()))
+
+    def mean(values: Sequence[float]) -> float:
+        return sum(values) / len(values) if values else nan
+
+    return dict(
+        silent_frames=float(len(silent_any)),
+        silent_with_foreground=mean(silent_any),
+        silent_foreground_area=mean(silent_area),
+        sounding_frames=float(len(ious)),
+        sounding_iou=mean(ious),
+        sounding_precision=mean(precisions),
+        sounding_recall=mean(recalls),
+        sounding_predicted_empty=mean(empties))
+
+
+def predict_split(model: nn.Module, cfg: Config, split: str, data_root: Optional[str],
+                  batch_size: int = 4) -> Dict[str, float]:
+    """Run ``model.predict`` over a split of the config's test dataset and return :func:`frame_statistics`."""
+    dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
+    dataset_cfg.split = split
+    if data_root:
+        dataset_cfg.data_root = data_root
+    dataset = DATASETS.build(dataset_cfg)
+    preds, gts = [], []
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(dataset), batch_size):
+            batch = pseudo_collate([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
+            for sample in model.test_step(batch):
+                if int(sample.pred_logits.shape[1]) != 1:
+                    raise ValueError('frame_behaviour: binary models only (S4 / MS3), got '
+                                     f'{int(sample.pred_logits.shape[1])} classes')
+                keep = torch.ones(sample.gt_masks.shape[0], dtype=torch.bool)
+                for flag in ('gt_flags', 'frame_flags'):
+                    if sample.get(flag, None) is not None:
+                        keep &= sample.get(flag).bool().cpu()
+                for t in keep.nonzero(as_tuple=True)[0].tolist():
+                    preds.append(sample.pred_masks[t].cpu())
+                    gts.append(sample.gt_masks[t].cpu())
+    return frame_statistics(preds, gts)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--data-root', help='override test_dataloader.dataset.data_root')
+    parser.add_argument('--split', default='test')
+    args = parser.parse_args(argv)
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    model = MODELS.build(cfg.model)
+    load_checkpoint(model, args.checkpoint, map_location='cpu', logger='silent')
+    stats = predict_split(model, cfg, args.split, args.data_root)
+    table = Table(title=f'{args.split}: silent frames vs frames with sounding objects')
+    table.add_column('statistic')
+    table.add_column('value', justify='right')
+    for key, value in stats.items():
+        table.add_row(key, f'{value:.0f}' if key.endswith('frames') else f'{value:.3f}')
+    Console(width=100).print(table)
+
+
+if __name__ == '__main__':
+    main()
