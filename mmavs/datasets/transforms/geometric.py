@@ -6,7 +6,7 @@ All transforms read ``frames`` (np.uint8 ``[T, H, W, 3]``) and, when present, ``
 (``(H, W)``). Padded (all-zero) frames stay all zero.
 """
 import re
-from typing import Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Sequence, Tuple, Union
 
 import mmcv
 import numpy as np
@@ -274,8 +274,8 @@ class ClipRandomFlip(BaseTransform):
 
     When the clip carries MIT captions (``captions`` from datasets with ``with_text=True``), a flip also
     rewrites the words that name the flipped side, so the text keeps describing the image: ``left`` <->
-    ``right`` for horizontal flips, ``top`` <-> ``bottom``, ``upper`` <-> ``lower``, ``above`` <-> ``below``
-    for vertical ones (whole words, also ``leftmost`` / ``left-hand`` / ``Left``: the case of the first letter
+    ``right`` for horizontal flips, ``top`` <-> ``bottom``, ``upper`` <-> ``lower``, ``above`` <-> ``below``,
+    ``up`` <-> ``down`` for vertical ones (whole words, also ``leftmost`` / ``left-hand`` / ``Left``: the case of the first letter
     or of the whole word is kept). The captions are replaced by a new dict (the dataset's copy is untouched).
 
     Required keys: ``frames``; optional ``gt_masks``, ``captions``. Modified: ``frames``, ``gt_masks``,
@@ -292,7 +292,7 @@ class ClipRandomFlip(BaseTransform):
     #: Words swapped by default, per flip direction (each pair both ways).
     CAPTION_WORD_PAIRS: Dict[str, Dict[str, str]] = {
         'horizontal': {'left': 'right', 'leftmost': 'rightmost'},
-        'vertical': {'top': 'bottom', 'upper': 'lower', 'above': 'below', 'topmost': 'bottommost'},
+        'vertical': {'top': 'bottom', 'upper': 'lower', 'above': 'below', 'topmost': 'bottommost', 'up': 'down'},
     }
 
     def __init__(self, prob: float = 0.5, direction: str = 'horizontal',
@@ -348,16 +348,15 @@ class ClipRandomFlip(BaseTransform):
 
         return self._word_re.sub(replace, text)
 
-    def _flip_captions(self, captions: Optional[dict]) -> Optional[dict]:
-        """A new captions dict with the words of every caption swapped (None stays None)."""
-        if captions is None or self._word_re is None:
+    def _flip_captions(self, captions: dict) -> dict:
+        """A new captions dict with the words of every caption swapped."""
+        if self._word_re is None:
             return captions
         if not isinstance(captions, dict):
             raise ValueError(f'ClipRandomFlip: results["captions"] must be a dict, got {type(captions).__name__}')
         out = dict(captions)
-        for key in ('video',):
-            if isinstance(out.get(key), str):
-                out[key] = self.swap_words(out[key])
+        if isinstance(out.get('video'), str):
+            out['video'] = self.swap_words(out['video'])
         for key in ('segments', 'frames'):
             if out.get(key) is not None:
                 out[key] = [self.swap_words(c) if isinstance(c, str) else c for c in out[key]]

@@ -199,9 +199,9 @@ def test_vertical_flip_swaps_vertical_words_only():
     out = ClipRandomFlip(prob=1.0, direction='vertical')(_captioned_clip())
     assert out['captions']['video'] == 'A dog on the left and a car on the right.'
     clip = _captioned_clip()
-    clip['captions']['video'] = 'a bird above a boat at the top'
+    clip['captions']['video'] = 'a bird above a boat at the top, moving up'
     out = ClipRandomFlip(prob=1.0, direction='vertical')(clip)
-    assert out['captions']['video'] == 'a bird below a boat at the bottom'
+    assert out['captions']['video'] == 'a bird below a boat at the bottom, moving down'
 
 
 def test_flip_caption_word_options():
