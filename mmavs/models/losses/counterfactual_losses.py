@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from mmavs.registry import MODELS
 from .cross_entropy_loss import AVSBCELoss, AVSCrossEntropyLoss
-from .dice_loss import AVSDiceLoss, AVSSoftmaxDiceLoss
+from .dice_loss import AVSDiceLoss, AVSSoftmaxDiceLoss, _dice_per_frame
 
 
 # --------------------------------------------------------------------------- helpers
@@ -202,9 +202,7 @@ class CounterfactualEffectLoss(nn.Module):
         if not bool(keep.any()):
             return delta.sum() * 0.
         pixel_term = ((pixel * valid).flatten(1).sum(1)[keep] / count[keep]).mean()
-        inter = (positive * fg * valid).flatten(1).sum(1)
-        denom = (positive * valid).flatten(1).sum(1) + (fg * valid).flatten(1).sum(1)
-        dice = 1. - (2. * inter + self.smooth) / (denom + self.smooth)
+        dice = _dice_per_frame(positive, fg, valid, self.smooth)
         return pixel_term + dice[keep].mean()
 
     def forward(self, outputs: Dict[str, Tensor], data_samples: List) -> Dict[str, Tensor]:
