@@ -32,7 +32,10 @@ from mmavs.utils import register_all_modules
 DEFAULT_SEG_KEYS = ('loss_bce', 'loss_dice', 'loss_focal', 'loss_ce')
 
 
-def model_parts(model: nn.Module, skip: Sequence[str] = ('cdcl_loss', 'sc_losses', 'losses')) -> Dict[str, List[Tuple[str, nn.Parameter]]]:
+Parts = Dict[str, List[Tuple[str, nn.Parameter]]]
+
+
+def model_parts(model: nn.Module, skip: Sequence[str] = ('cdcl_loss', 'sc_losses', 'losses')) -> Parts:
     """Trainable parameters grouped by top-level child name (loss modules' own heads left out)."""
     parts: Dict[str, List[Tuple[str, nn.Parameter]]] = {}
     for name, param in model.named_parameters():
@@ -42,7 +45,7 @@ def model_parts(model: nn.Module, skip: Sequence[str] = ('cdcl_loss', 'sc_losses
     return parts
 
 
-def flat_grads(loss: Tensor, parts: Dict[str, List[Tuple[str, nn.Parameter]]]) -> Dict[str, Tensor]:
+def flat_grads(loss: Tensor, parts: Parts) -> Dict[str, Tensor]:
     """Gradient of ``loss`` per part, flattened (zeros where the loss does not reach)."""
     params = [p for group in parts.values() for _, p in group]
     grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)

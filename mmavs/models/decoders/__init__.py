@@ -5,6 +5,7 @@ from .utils import (MLP, ChannelCrossAttention, sine_positional_encoding_1d,
                     sine_positional_encoding_2d)
 
 __all__ = [
-    'AVQueryDecoder', 'AVQueryDecoderLayer', 'CounterfactualDecoder', 'ChannelCrossAttention', 'MLP', 'sine_positional_encoding_1d',
+    'AVQueryDecoder', 'AVQueryDecoderLayer', 'CounterfactualDecoder', 'ChannelCrossAttention', 'MLP',
+    'sine_positional_encoding_1d',
     'sine_positional_encoding_2d'
 ]
