@@ -31,6 +31,12 @@ class CounterfactualDecoder(AVQueryDecoder):
        rows) -> counterfactual logits ``y_cf^k`` ``[N, K, C, H4, W4]``. Gradients of the counterfactual
        logits flow into the shared mask head and the visual path as well (nothing is detached).
 
+    5. Optionally (``batch_counterfactuals = J > 0``) the semantics of the same frame of ``J`` *other clips*
+       of the batch (clip ``b`` gets clips ``b-1, ..., b-J``, cyclically; at most ``B - 1``), detached, are
+       appended as counterfactual inputs: real other sounds next to the generated ones, so that an effect loss
+       asks "this sound vs. that sound" and not only "sound vs. noise". ``cf_logits`` then has ``K + J``
+       slots; ``z_cf``, ``s_cf`` and ``cf_audio_proto`` (orthogonality, CDCL) keep the ``K`` generated ones.
+
     In eval mode (or ``sc=False`` or ``counterfactual=False``) none of the SC modules is called and the
     output equals :class:`AVQueryDecoder`'s with the same weights; with ``sc=False`` the SC modules are not
     even built, so the state dict is the baseline's.
@@ -44,6 +50,8 @@ class CounterfactualDecoder(AVQueryDecoder):
         detach_semantic (bool): Feed ``s.detach()`` to the latent encoder, so that ``L_z`` (and the other SC
             terms through the latents) train the SC modules without pulling the factual semantics towards
             what a noisy low-dimensional latent can reconstruct. Defaults to False.
+        batch_counterfactuals (int): ``J`` other clips' semantics added as counterfactuals (step 5, >= 0).
+            Defaults to 0.
         **kwargs: Arguments of :class:`AVQueryDecoder` (``embed_dims``, ``num_layers``, ...).
     """
 
@@ -56,12 +64,18 @@ class CounterfactualDecoder(AVQueryDecoder):
                  latent_hidden_dims: Optional[int] = None,
                  sc: bool = True,
                  detach_semantic: bool = False,
+                 batch_counterfactuals: int = 0,
                  **kwargs) -> None:
         super().__init__(**kwargs)
         for key, value in (('sc', sc), ('detach_semantic', detach_semantic)):
             if not isinstance(value, bool):
                 raise ValueError(f'CounterfactualDecoder: {key} must be a bool, got {value!r}')
         self.detach_semantic = detach_semantic
+        if isinstance(batch_counterfactuals, bool) or not isinstance(batch_counterfactuals, int) \
+                or batch_counterfactuals < 0:
+            raise ValueError(f'CounterfactualDecoder: batch_counterfactuals must be an int >= 0, '
+                             f'got {batch_counterfactuals!r}')
+        self.batch_counterfactuals = batch_counterfactuals
         for key, value in (('num_counterfactuals', num_counterfactuals), ('latent_dims', latent_dims)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f'CounterfactualDecoder: {key} must be an int >= 1, got {value!r}')
@@ -111,28 +125,53 @@ class CounterfactualDecoder(AVQueryDecoder):
         slots = self.cf_embed.weight[None].expand(n, -1, -1)
         return self.cf_generator(torch.cat([z[:, None, :].expand(-1, k, -1), noise, slots], dim=-1))
 
-    def counterfactual_branch(self, semantic: Tensor, visual_queries: Tensor,
-                              mask_features: Tensor) -> Dict[str, Tensor]:
+    def batch_semantics(self, semantic: Tensor, num_frames: int) -> Optional[Tensor]:
+        """Detached semantics of the same frame of other clips (step 5 of the class docstring).
+
+        Args:
+            semantic (Tensor): ``[N, d]``, ``N = B * T`` frames, clip-major.
+            num_frames (int): ``T``.
+
+        Returns:
+            Tensor | None: ``[N, J', d]`` with ``J' = min(batch_counterfactuals, B - 1)``; slot ``j`` of a frame
+            of clip ``b`` is the same frame of clip ``(b - j - 1) mod B``. None when ``J' = 0``.
+        """
+        num_clips = semantic.shape[0] // num_frames
+        count = min(self.batch_counterfactuals, num_clips - 1)
+        if count <= 0:
+            return None
+        detached = semantic.detach()
+        return torch.stack([detached.roll(shifts=j * num_frames, dims=0) for j in range(1, count + 1)], dim=1)
+
+    def counterfactual_branch(self, semantic: Tensor, visual_queries: Tensor, mask_features: Tensor,
+                              num_frames: Optional[int] = None) -> Dict[str, Tensor]:
         """Run the whole SC branch (see the class docstring).
 
         Args:
             semantic (Tensor): Factual ``s`` ``[N, d]``.
             visual_queries (Tensor): ``[N, Q, d]`` (the factual ones, reused unchanged).
             mask_features (Tensor): ``[N, d, H4, W4]`` (reused unchanged).
+            num_frames (int, optional): ``T``; needed for ``batch_counterfactuals`` (without it no other
+                clip's semantics are added).
 
         Returns:
             dict[str, Tensor]: ``z`` / ``mu`` / ``logvar`` ``[N, dz]``, ``s_recon`` ``[N, d]``, ``z_cf``
-            ``[N, K, dz]``, ``s_cf`` ``[N, K, d]``, ``cf_logits`` ``[N, K, C, H4, W4]`` and
-            ``cf_audio_proto`` ``[N, K, d]`` (the counterfactual audio prototypes ``p^{a,cf}_k`` for CDCL,
-            i.e. ``s_cf``).
+            ``[N, K, dz]``, ``s_cf`` ``[N, K, d]``, ``cf_logits`` ``[N, K + J', C, H4, W4]`` (generated slots
+            first) and ``cf_audio_proto`` ``[N, K, d]`` (the counterfactual audio prototypes ``p^{a,cf}_k``
+            for CDCL, i.e. ``s_cf``).
         """
-        n, k = semantic.shape[0], self.num_counterfactuals
+        n = semantic.shape[0]
         out = self.encode_latent(semantic.detach() if self.detach_semantic else semantic)
         out['s_recon'] = self.decode_latent(out['z'])
         z_cf = self.generate_counterfactuals(out['z'])
         s_cf = self.decode_latent(z_cf)
+        inputs = s_cf
+        others = self.batch_semantics(semantic, num_frames) if num_frames else None
+        if others is not None:
+            inputs = torch.cat([s_cf, others], dim=1)
+        k = inputs.shape[1]
         cf = self.predict_masks(
-            s_cf.reshape(n * k, -1),
+            inputs.reshape(n * k, -1),
             visual_queries.repeat_interleave(k, dim=0),
             mask_features.repeat_interleave(k, dim=0))
         logits = cf['logits']
@@ -169,5 +208,6 @@ class CounterfactualDecoder(AVQueryDecoder):
             multi_scale_feats, mask_features, audio_feat, num_frames, text_memory=text_memory,
             frame_flags=frame_flags)
         if self.sc and self.training and counterfactual:
-            out.update(self.counterfactual_branch(out['semantic'], out['visual_queries'], mask_features))
+            out.update(self.counterfactual_branch(out['semantic'], out['visual_queries'], mask_features,
+                                                  num_frames=num_frames))
         return out

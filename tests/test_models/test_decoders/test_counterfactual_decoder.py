@@ -195,3 +195,28 @@ def test_detach_semantic_keeps_sc_gradients_out_of_the_factual_path(detach):
     ref = build(detach_semantic=not detach).train()
     ref.load_state_dict(decoder.state_dict())
     assert torch.allclose(ref(feats, mask, audio, num_frames=2)['logits'], out['logits'])
+
+
+def test_batch_counterfactuals_add_other_clips_semantics_as_extra_slots():
+    decoder = build(batch_counterfactuals=2).train()
+    feats, mask, audio = make_inputs(6)  # 3 clips of 2 frames
+    out = decoder(feats, mask, audio, num_frames=2)
+    assert out['cf_logits'].shape == (6, K + 2, 1, 8, 8)
+    assert out['z_cf'].shape == (6, K, DZ) and out['s_cf'].shape == out['cf_audio_proto'].shape == (6, K, D)
+    decoder.eval()
+    ref = decoder(feats, mask, audio, num_frames=2)
+    for j in range(2):
+        # slot K + j of a frame of clip b: the same frame of clip b - j - 1 (cyclic), same visual input
+        other = ref['semantic'].roll(shifts=(j + 1) * 2, dims=0)
+        expected = decoder.predict_masks(other, ref['visual_queries'], mask)['logits']
+        assert torch.allclose(out['cf_logits'][:, K + j], expected, atol=1e-5)
+    semantics = decoder.batch_semantics(ref['semantic'].requires_grad_(True), num_frames=2)
+    assert semantics.shape == (6, 2, D) and not semantics.requires_grad
+    # never more than B - 1 other clips; a single clip has none
+    assert decoder.batch_semantics(ref['semantic'][:4], num_frames=2).shape == (4, 1, D)
+    assert decoder.batch_semantics(ref['semantic'][:2], num_frames=2) is None
+    single = build(batch_counterfactuals=2).train()([f[:2] for f in feats], mask[:2], audio[:2], num_frames=2)
+    assert single['cf_logits'].shape[1] == K
+    for bad in (-1, True, 1.5):
+        with pytest.raises(ValueError, match='batch_counterfactuals'):
+            build(batch_counterfactuals=bad)
