@@ -37,6 +37,34 @@ def test_rows_are_mean_and_sample_std_over_seeds(tmp_path, capsys) -> None:
     gap = statistics.stdev([20., 34.])
     assert base.rstrip(' |').endswith(f'27.00 +- {gap:.2f}')
     assert '50.00 +- 0.00' in full and full.rstrip(' |').endswith('1.00 +- 0.00')
+    # comparison with the first row: full J 50 vs base {60, 64}: of the 3 ways to pick one run of the pool
+    # {60, 64, 50} as "full", only the observed one has |mean difference| >= 12 -> p = 1/3; F 55 vs {70, 72}
+    comparison = printed.strip().split('\n\n')[1].splitlines()
+    assert comparison[0] == '| run | seeds | J - J(base) | p (J) | F - F(base) | p (F) |'
+    assert comparison[2] == '| full | 1 | -12.00 | 0.333 | -16.00 | 0.333 |'
+    assert len(comparison) == 3  # the reference itself is not compared
+
+
+def test_permutation_p_value_counts_splits_at_least_as_extreme() -> None:
+    # {1,2,3} vs {4,5,6}: of the C(6,3) = 20 splits only this one and its mirror have |difference| >= 3
+    assert ablation_table.permutation_p_value([1., 2., 3.], [4., 5., 6.]) == pytest.approx(2 / 20)
+    # unequal sizes: {10,11,12} vs {0,1} is the single most extreme of the C(5,3) = 10 splits
+    assert ablation_table.permutation_p_value([10., 11., 12.], [0., 1.]) == pytest.approx(1 / 10)
+    assert ablation_table.permutation_p_value([1., 2.], [2., 1.]) == 1.
+    with pytest.raises(ValueError, match='at least one run'):
+        ablation_table.permutation_p_value([], [1.])
+    with pytest.raises(ValueError, match='at most 20 runs'):
+        ablation_table.permutation_p_value([0.] * 11, [1.] * 10)
+
+
+def test_reference_row_is_chosen_by_name(tmp_path, capsys) -> None:
+    a = _run(tmp_path, 'a', 60., 70., 40., 45.)
+    b = _run(tmp_path, 'b', 66., 71., 40., 45.)
+    ablation_table.main([f'base={a}', f'new={b}', '--reference', 'new'])
+    comparison = capsys.readouterr().out.strip().split('\n\n')[1].splitlines()
+    assert comparison[2] == '| base | 1 | -6.00 | 1.000 | -1.00 | 1.000 |'
+    with pytest.raises(ValueError, match="--reference 'nope' is not a row"):
+        ablation_table.main([f'base={a}', f'new={b}', '--reference', 'nope'])
 
 
 def test_missing_or_bad_metric_files_name_the_file(tmp_path) -> None:

@@ -2,7 +2,10 @@
 
 Each run is a folder with ``metrics.json`` (``tools/test.py --out``) and ``metrics_shuffled.json``
 (``tools/test.py --shuffle-audio 0 --out``), as written by ``tools/misc/run_ablation.sh``. Runs given with the
-same name are seeds of one row, rows keep the order of first appearance.
+same name are seeds of one row, rows keep the order of first appearance. A second table compares every row
+with a reference row (``--reference NAME``, default the first): the difference of the mean J and F and the
+two-sided p-value of an exact permutation test over the seeds (every split of the pooled runs into groups of
+the two sizes), i.e. how often a difference at least this large comes from seed noise alone.
 
 Example::
 
@@ -10,6 +13,7 @@ Example::
         full=work_dirs/abl/f/seed0 full=work_dirs/abl/f/seed1 --out table.md
 """
 import argparse
+import itertools
 import json
 import math
 import os.path as osp
@@ -55,6 +59,39 @@ def mean_std(values: Sequence[float]) -> Tuple[float, float]:
     return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
+def permutation_p_value(first: Sequence[float], second: Sequence[float]) -> float:
+    """Two-sided exact permutation test of the difference of means of two groups of runs.
+
+    Every way of splitting the pooled values into groups of ``len(first)`` and ``len(second)`` is enumerated;
+    the p-value is the fraction of splits whose absolute mean difference is at least the observed one.
+
+    Args:
+        first (Sequence[float]): Values of group 1 (>= 1).
+        second (Sequence[float]): Values of group 2 (>= 1).
+
+    Returns:
+        float: p in ``(0, 1]``.
+
+    Raises:
+        ValueError: A group is empty, or there are more than 20 values in all (too many splits to enumerate).
+    """
+    if not first or not second:
+        raise ValueError('ablation_table: a permutation test needs at least one run in each group')
+    pooled = list(first) + list(second)
+    if len(pooled) > 20:
+        raise ValueError(f'ablation_table: at most 20 runs in two rows for the exact permutation test, '
+                         f'got {len(pooled)}')
+    n, total = len(first), sum(pooled)
+
+    def abs_diff(group_sum: float) -> float:
+        return abs(group_sum / n - (total - group_sum) / (len(pooled) - n))
+
+    observed = abs_diff(sum(first))
+    splits = [abs_diff(sum(pooled[i] for i in idx)) for idx in itertools.combinations(range(len(pooled)), n)]
+    tol = 1e-9 * max(1., observed)
+    return sum(d >= observed - tol for d in splits) / len(splits)
+
+
 def collect(specs: Sequence[str]) -> Dict[str, List[Dict[str, float]]]:
     """Group ``NAME=RUN_DIR`` specs by name; each run gives one value per column (plus ``gap`` = J - J shuffled)."""
     rows: Dict[str, List[Dict[str, float]]] = {}
@@ -81,12 +118,33 @@ def format_table(rows: Dict[str, List[Dict[str, float]]]) -> str:
     return '\n'.join(lines)
 
 
+def format_comparison(rows: Dict[str, List[Dict[str, float]]], reference: str) -> str:
+    """Markdown table: each row against ``reference``: mean difference and permutation p-value of J and F."""
+    if reference not in rows:
+        raise ValueError(f'ablation_table: --reference {reference!r} is not a row (rows: {list(rows)})')
+    ref = rows[reference]
+    lines = [f'| run | seeds | J - J({reference}) | p (J) | F - F({reference}) | p (F) |', '|---|---|---|---|---|---|']
+    for name, runs in rows.items():
+        if name == reference:
+            continue
+        cells = []
+        for title in ('J', 'F'):
+            a, b = [r[title] for r in runs], [r[title] for r in ref]
+            cells += [f'{mean_std(a)[0] - mean_std(b)[0]:+.2f}', f'{permutation_p_value(a, b):.3f}']
+        lines.append(f'| {name} | {len(runs)} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('runs', nargs='+', help='NAME=RUN_DIR (repeat a name for its seeds)')
     parser.add_argument('--out', help='also write the markdown table to this file')
+    parser.add_argument('--reference', help='row the others are compared with (default: the first row)')
     args = parser.parse_args(argv)
-    table = format_table(collect(args.runs))
+    rows = collect(args.runs)
+    table = format_table(rows)
+    if len(rows) > 1:
+        table += '\n\n' + format_comparison(rows, args.reference or next(iter(rows)))
     sys.stdout.write(table + '\n')
     if args.out:
         with open(args.out, 'w') as f:
