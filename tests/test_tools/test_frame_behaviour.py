@@ -53,3 +53,28 @@ def test_predict_split_covers_every_ground_truth_frame(ms3_root: str) -> None:
                 silent += 1
     assert (stats['silent_frames'], stats['sounding_frames']) == (silent, sounding)
     assert 0. <= stats['sounding_precision'] <= 1. and 0. <= stats['sounding_recall'] <= 1.
+
+
+def test_predict_split_uses_own_audio_unless_asked(ms3_root: str, monkeypatch) -> None:
+    """A config dumped by ``tools/test.py --shuffle-audio`` must not silently shuffle the audio here."""
+    register_all_modules()
+    cfg = Config.fromfile(osp.join(REPO, 'configs/icl/ablations/icl_tiny_synthetic_m3_baseline.py'))
+    cfg.test_dataloader.dataset.audio_shuffle_seed = 0  # as in such a dump
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    built = []
+
+    def build(dataset_cfg):
+        dataset = DATASETS.build(dataset_cfg)
+        built.append(dataset)
+        return dataset
+
+    monkeypatch.setattr(frame_behaviour, 'DATASETS', type('Registry', (), {'build': staticmethod(build)}))
+    frame_behaviour.predict_split(model, cfg, 'test', ms3_root, batch_size=2)
+    frame_behaviour.predict_split(model, cfg, 'test', ms3_root, batch_size=2, audio_shuffle_seed=3)
+    own, shuffled = built
+    for i in range(len(own)):
+        info = own.get_data_info(i)
+        assert info.get('audio_source', info['vid']) == info['vid']
+    donors = [shuffled.get_data_info(i)['audio_source'] for i in range(len(shuffled))]
+    assert all(d != shuffled.get_data_info(i)['vid'] for i, d in enumerate(donors))

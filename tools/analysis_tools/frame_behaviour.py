@@ -4,7 +4,9 @@ The benchmark's J and F mix two different behaviours. This tool separates them o
 MS3): for frames whose ground truth is empty (nothing sounds), the share predicted with *any* foreground pixel
 and the mean predicted foreground fraction; for frames with sounding objects, mean IoU, precision (how much
 of the prediction is sounding) and recall (how much of the sounding area is found), and the share predicted
-empty. Frames without ground truth (``gt_flags``) and padded frames are skipped.
+empty. Frames without ground truth (``gt_flags``) and padded frames are skipped. Every clip is heard with its
+own audio, whatever the config's ``audio_shuffle_seed`` says (a config dumped by ``tools/test.py
+--shuffle-audio`` has one), unless ``--shuffle-audio SEED`` asks for another clip's audio.
 
 Example::
 
@@ -73,10 +75,14 @@ def frame_statistics(pred_masks: Iterable[torch.Tensor], gt_masks: Iterable[torc
 
 
 def predict_split(model: nn.Module, cfg: Config, split: str, data_root: Optional[str],
-                  batch_size: int = 4) -> Dict[str, float]:
-    """Run ``model.predict`` over a split of the config's test dataset and return :func:`frame_statistics`."""
+                  batch_size: int = 4, audio_shuffle_seed: Optional[int] = None) -> Dict[str, float]:
+    """Run ``model.predict`` over a split of the config's test dataset and return :func:`frame_statistics`.
+
+    ``audio_shuffle_seed`` replaces the dataset config's (None: every clip with its own audio).
+    """
     dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
     dataset_cfg.split = split
+    dataset_cfg.audio_shuffle_seed = audio_shuffle_seed
     if data_root:
         dataset_cfg.data_root = data_root
     dataset = DATASETS.build(dataset_cfg)
@@ -105,13 +111,16 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument('checkpoint')
     parser.add_argument('--data-root', help='override test_dataloader.dataset.data_root')
     parser.add_argument('--split', default='test')
+    parser.add_argument('--shuffle-audio', type=int, metavar='SEED',
+                        help="give every clip another clip's audio (default: its own)")
     args = parser.parse_args(argv)
     register_all_modules()
     cfg = Config.fromfile(args.config)
     model = MODELS.build(cfg.model)
     load_checkpoint(model, args.checkpoint, map_location='cpu', logger='silent')
-    stats = predict_split(model, cfg, args.split, args.data_root)
-    table = Table(title=f'{args.split}: silent frames vs frames with sounding objects')
+    stats = predict_split(model, cfg, args.split, args.data_root, audio_shuffle_seed=args.shuffle_audio)
+    audio = 'own audio' if args.shuffle_audio is None else f'shuffled audio (seed {args.shuffle_audio})'
+    table = Table(title=f'{args.split}, {audio}: silent frames vs frames with sounding objects')
     table.add_column('statistic')
     table.add_column('value', justify='right')
     for key, value in stats.items():

@@ -82,7 +82,8 @@ for cfg in "$@"; do
             ckpt="$run/$(xargs basename < "$run/last_checkpoint")"
             "$PY" tools/test.py "$cfg" "$ckpt" --work-dir "$run" --out "$run/metrics.json" \
                 --cfg-options "${OPTS[@]}" > "$run/test.log" 2>&1 || { tail -n 30 "$run/test.log"; exit 1; }
-            "$PY" tools/test.py "$cfg" "$ckpt" --work-dir "$run" --shuffle-audio 0 \
+            # own work dir: the config dumped next to the checkpoint stays one that hears the clip's own audio
+            "$PY" tools/test.py "$cfg" "$ckpt" --work-dir "$run/shuffled_audio" --shuffle-audio 0 \
                 --out "$run/metrics_shuffled.json" --cfg-options "${OPTS[@]}" > "$run/test_shuffled.log" 2>&1 \
                 || { tail -n 30 "$run/test_shuffled.log"; exit 1; }
             echo "[ablation] $name seed $seed: $(( $(date +%s) - start )) s"
