@@ -130,6 +130,11 @@ class CounterfactualEffectLoss(nn.Module):
       pixels only must not have a positive one (term ``relu(delta)``: with both predictions off the effect
       is 0 and nothing is asked of the counterfactual). Loss = the mean of these pixel terms (frame-wise,
       averaged over frames) ``+`` the Dice loss of ``relu(delta)`` against the foreground.
+      ``empty_frame_dice=False`` leaves frames without foreground (nothing sounds) out of the Dice mean: there
+      the Dice of an empty target is ``S / (S + smooth)`` with ``S = sum relu(delta)``, whose gradient per pixel
+      is about 1 near ``S = 0`` (the pixel term's is ``1 / (h w)``), so that term alone asks every pixel of a
+      silent frame, with great force, to have no positive effect (see ``docs/icf.md``). The pixel term still
+      covers those frames.
 
     With ``detach_counterfactual=True`` the counterfactual predictions enter the effect as constants: the
     loss then moves only the factual prediction.
@@ -141,15 +146,24 @@ class CounterfactualEffectLoss(nn.Module):
         effect (str): ``'rectified'`` or ``'logit'``. Defaults to ``'rectified'``.
         detach_counterfactual (bool): Stop the gradient through ``y_cf``. Defaults to False.
         smooth (float): Smoothing term of the rectified Dice. Defaults to 1.0.
+        empty_frame_dice (bool): Include frames with an empty ground truth in the rectified Dice mean
+            (``effect='rectified'`` only). Defaults to True.
     """
 
     EFFECTS = ('rectified', 'logit')
 
     def __init__(self, loss_weight: float = 0.2, loss_name: str = 'loss_cf', ignore_index: int = 255,
-                 effect: str = 'rectified', detach_counterfactual: bool = False, smooth: float = 1.0) -> None:
+                 effect: str = 'rectified', detach_counterfactual: bool = False, smooth: float = 1.0,
+                 empty_frame_dice: bool = True) -> None:
         super().__init__()
         if effect not in self.EFFECTS:
             raise ValueError(f'CounterfactualEffectLoss: effect must be one of {self.EFFECTS}, got {effect!r}')
+        if not isinstance(empty_frame_dice, bool):
+            raise ValueError(f'CounterfactualEffectLoss: empty_frame_dice must be a bool, got {empty_frame_dice!r}')
+        if effect != 'rectified' and not empty_frame_dice:
+            raise ValueError("CounterfactualEffectLoss: empty_frame_dice=False needs effect='rectified' (the 'logit' "
+                             'form uses the AVSBench Dice on every frame)')
+        self.empty_frame_dice = empty_frame_dice
         if not isinstance(detach_counterfactual, bool):
             raise ValueError(f'CounterfactualEffectLoss: detach_counterfactual must be a bool, '
                              f'got {detach_counterfactual!r}')
@@ -203,6 +217,10 @@ class CounterfactualEffectLoss(nn.Module):
             return delta.sum() * 0.
         pixel_term = ((pixel * valid).flatten(1).sum(1)[keep] / count[keep]).mean()
         dice = _dice_per_frame(positive, fg, valid, self.smooth)
+        if not self.empty_frame_dice:
+            keep = keep & (fg.flatten(1).sum(1) > 0)
+            if not bool(keep.any()):
+                return pixel_term + dice.sum() * 0.
         return pixel_term + dice[keep].mean()
 
     def forward(self, outputs: Dict[str, Tensor], data_samples: List) -> Dict[str, Tensor]:

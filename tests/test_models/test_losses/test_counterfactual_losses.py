@@ -74,6 +74,35 @@ def test_rectified_effect_binary_hand_computed():
     assert got.item() == pytest.approx(0.5 * (pixel + dice), rel=1e-5)
 
 
+def test_rectified_effect_empty_frame_dice_switch():
+    # frame 0: silent (all background); frame 1: one fg pixel. delta: frame 0 = 0.2 on one pixel, else < 0
+    sig = torch.sigmoid
+    logits = torch.tensor([[1., -4., -4., -4.], [2., -3., -3., -3.]]).view(2, 1, 2, 2)
+    cf = torch.full((2, 1, 1, 2, 2), -3.)
+    cf[0, 0, 0, 0, 0] = torch.logit(sig(torch.tensor(1.)) - 0.2)  # frame 0: delta 0.2 at pixel 0
+    gt = torch.tensor([[0, 0, 0, 0], [1, 0, 0, 0]]).view(1, 2, 2, 2)
+    outputs = dict(logits=logits, cf_logits=cf)
+    d1 = float(sig(torch.tensor(2.)) - sig(torch.tensor(-3.)))  # frame 1, fg pixel; its other deltas are 0
+    pixel = ((0.2 / 4) + (1 - d1) / 4) / 2
+    dice_silent = 1 - 1 / (0.2 + 1)  # empty target: S / (S + 1)
+    dice_sounding = 1 - (2 * d1 + 1) / (d1 + 1 + 1)
+    with_empty = CounterfactualEffectLoss(loss_weight=1.)(outputs, samples(gt))['loss_cf']
+    assert with_empty.item() == pytest.approx(pixel + (dice_silent + dice_sounding) / 2, rel=1e-4)
+    without = CounterfactualEffectLoss(loss_weight=1., empty_frame_dice=False)(outputs, samples(gt))['loss_cf']
+    assert without.item() == pytest.approx(pixel + dice_sounding, rel=1e-4)
+    # only silent frames: the Dice term is dropped altogether, the pixel term stays and keeps the graph
+    silent_logits = logits[:1].clone().requires_grad_(True)
+    only_silent = CounterfactualEffectLoss(loss_weight=1., empty_frame_dice=False)(
+        dict(logits=silent_logits, cf_logits=cf[:1]), samples(gt[:, :1] * 0))['loss_cf']
+    assert only_silent.item() == pytest.approx(0.2 / 4, rel=1e-4)
+    only_silent.backward()
+    assert silent_logits.grad[0, 0, 0, 0] > 0 and silent_logits.grad.flatten()[1:].abs().sum() == 0
+    with pytest.raises(ValueError, match='empty_frame_dice must be a bool'):
+        CounterfactualEffectLoss(empty_frame_dice='no')
+    with pytest.raises(ValueError, match="empty_frame_dice=False needs effect='rectified'"):
+        CounterfactualEffectLoss(effect='logit', empty_frame_dice=False)
+
+
 def test_rectified_effect_asks_nothing_of_cf_where_both_predictions_are_background():
     # background pixels where the factual prediction is below the counterfactual one: zero loss and no
     # gradient into the counterfactual logits (the logit form pushes them towards foreground there)
