@@ -1,5 +1,5 @@
 # Ablation (M3, tiny): full ICF with the Dice term of the counterfactual effect loss on frames with sounding
-# objects only (CounterfactualEffectLoss(empty_frame_dice=False); docs/icf.md, "silent frames").
+# objects only (CounterfactualEffectLoss(empty_frame_dice=False); docs/icf.md).
 _base_ = ['../icl_tiny_synthetic_m3.py']
 model = dict(sc_losses=[
     dict(type='CounterfactualEffectLoss', loss_weight=0.2, effect='rectified', empty_frame_dice=False),
