@@ -13,6 +13,9 @@
 # and points every config at it;
 # without it the configs' own data roots (or --data-root) are used. Runs that already have both metric files
 # are skipped, so an interrupted ablation resumes where it stopped. Extra train options: TRAIN_ARGS.
+# LOAD_FROM starts every run from a checkpoint (load_from, weights only; "{seed}" is replaced by the run's
+# seed), e.g. LOAD_FROM='work_dirs/ablation/icl_tiny_synthetic_m3_baseline/seed{seed}/epoch_8.pth' fine-tunes
+# each seed's trained baseline.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -76,8 +79,14 @@ for cfg in "$@"; do
         else
             mkdir -p "$run"
             start=$(date +%s)
+            TRAIN_OPTS=()
+            if [[ -n "${LOAD_FROM:-}" ]]; then
+                ckpt_in="${LOAD_FROM//\{seed\}/$seed}"
+                [[ -f "$ckpt_in" ]] || { echo "run_ablation.sh: LOAD_FROM checkpoint not found: $ckpt_in" >&2; exit 2; }
+                TRAIN_OPTS+=(load_from="$ckpt_in")
+            fi
             # shellcheck disable=SC2086
-            "$PY" tools/train.py "$cfg" --work-dir "$run" --cfg-options "${OPTS[@]}" ${TRAIN_ARGS:-} \
+            "$PY" tools/train.py "$cfg" --work-dir "$run" --cfg-options "${OPTS[@]}" "${TRAIN_OPTS[@]}" ${TRAIN_ARGS:-} \
                 > "$run/train.log" 2>&1 || { tail -n 30 "$run/train.log"; exit 1; }
             ckpt="$run/$(xargs basename < "$run/last_checkpoint")"
             "$PY" tools/test.py "$cfg" "$ckpt" --work-dir "$run" --out "$run/metrics.json" \
