@@ -37,7 +37,7 @@ Parts = Dict[str, List[Tuple[str, nn.Parameter]]]
 
 def model_parts(model: nn.Module, skip: Sequence[str] = ('cdcl_loss', 'sc_losses', 'losses')) -> Parts:
     """Trainable parameters grouped by top-level child name (loss modules' own heads left out)."""
-    parts: Dict[str, List[Tuple[str, nn.Parameter]]] = {}
+    parts: Parts = {}
     for name, param in model.named_parameters():
         top = name.split('.')[0]
         if param.requires_grad and top not in skip:

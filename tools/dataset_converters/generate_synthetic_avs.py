@@ -17,6 +17,7 @@ import os.path as osp
 from mmengine.logging import MMLogger
 
 from mmavs.datasets.synthetic import SUBSETS, generate_avsbench
+from mmavs.datasets.synthetic.captions import CAPTION_MODES
 from mmavs.datasets.synthetic.file_io import write_json
 
 #: Sub-directory of ``--out`` that receives the AVSS layout.
@@ -42,7 +43,7 @@ def parse_args() -> argparse.Namespace:
         '--silent-prob', type=float, default=0.15, help='probability that a frame has no sounding object')
     parser.add_argument(
         '--caption-mode',
-        choices=('visual', 'audio-visual'),
+        choices=CAPTION_MODES,
         default='visual',
         help='visual-only MIT captions (default, like an image captioner) or captions that also say what is '
         'heard (a diagnostic of the text path)')

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: install what is missing, generate a small S4-layout dataset (640 / 24 /
 # 40 clips, 64x64 frames, 4 sound categories, visual-only MIT captions, so that a from-scratch model learns it
-# in minutes), train the small ICF model (MIT + SC + CDCL), evaluate it with the clips' own audio and with shuffled audio, and print J and F.
+# in minutes), train the small ICF model (MIT + SC + CDCL), evaluate it with the clips' own audio and with
+# shuffled audio, and print J and F.
 # Usage: bash tools/misc/run_main_job.sh [extra tools/train.py args, e.g. --cfg-options ...]
 # Environment: CONFIG (default configs/icl/icl_tiny_synthetic_s4.py;
 # configs/baseline/baseline_tiny_synthetic_s4.py is the small baseline), WORK_DIR, DATA_DIR, SEED.

@@ -276,7 +276,8 @@ class ClipRandomFlip(BaseTransform):
     rewrites the words that name the flipped side, so the text keeps describing the image: ``left`` <->
     ``right`` for horizontal flips, ``top`` <-> ``bottom``, ``upper`` <-> ``lower``, ``above`` <-> ``below``,
     ``up`` <-> ``down`` for vertical ones (whole words, also ``leftmost`` / ``left-hand`` / ``Left``: the case
-    of the first letter or of the whole word is kept). The captions are replaced by a new dict (the dataset's copy is untouched).
+    of the first letter or of the whole word is kept). The captions are replaced by a new dict (the dataset's
+    copy is untouched).
 
     Required keys: ``frames``; optional ``gt_masks``, ``captions``. Modified: ``frames``, ``gt_masks``,
     ``captions``; added ``flip`` (bool) and ``flip_direction`` (the direction, or None when not flipped).

@@ -71,14 +71,11 @@ class CounterfactualDecoder(AVQueryDecoder):
             if not isinstance(value, bool):
                 raise ValueError(f'CounterfactualDecoder: {key} must be a bool, got {value!r}')
         self.detach_semantic = detach_semantic
-        if isinstance(batch_counterfactuals, bool) or not isinstance(batch_counterfactuals, int) \
-                or batch_counterfactuals < 0:
-            raise ValueError(f'CounterfactualDecoder: batch_counterfactuals must be an int >= 0, '
-                             f'got {batch_counterfactuals!r}')
+        for key, value, minimum in (('num_counterfactuals', num_counterfactuals, 1), ('latent_dims', latent_dims, 1),
+                                    ('batch_counterfactuals', batch_counterfactuals, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ValueError(f'CounterfactualDecoder: {key} must be an int >= {minimum}, got {value!r}')
         self.batch_counterfactuals = batch_counterfactuals
-        for key, value in (('num_counterfactuals', num_counterfactuals), ('latent_dims', latent_dims)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f'CounterfactualDecoder: {key} must be an int >= 1, got {value!r}')
         if latent_hidden_dims is not None and (not isinstance(latent_hidden_dims, int) or latent_hidden_dims < 1):
             raise ValueError(f'CounterfactualDecoder: latent_hidden_dims must be an int >= 1 or None, '
                              f'got {latent_hidden_dims!r}')
