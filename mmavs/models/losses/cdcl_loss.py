@@ -6,7 +6,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmavs.registry import MODELS
-from .counterfactual_losses import check_weight, gather_gt, require_output
+from .counterfactual_losses import gather_gt, require_output
+from .utils import check_weight
 
 #: Default weights of the inter-modality terms [paper].
 DEFAULT_INTER_WEIGHTS = dict(va=0.4, al=0.3, vl=0.3)

@@ -18,17 +18,10 @@ from torch import Tensor, nn
 from mmavs.registry import MODELS
 from .cross_entropy_loss import AVSBCELoss, AVSCrossEntropyLoss
 from .dice_loss import AVSDiceLoss, AVSSoftmaxDiceLoss, _dice_per_frame
+from .utils import check_weight
 
 
 # --------------------------------------------------------------------------- helpers
-def check_weight(owner: str, key: str, value: float) -> float:
-    """Return ``float(value)``; raise ValueError naming ``owner`` and ``key`` when it is negative."""
-    value = float(value)
-    if not value >= 0.:
-        raise ValueError(f'{owner}: {key} must be >= 0, got {value}')
-    return value
-
-
 def require_output(owner: str, outputs: Dict[str, Tensor], key: str) -> Tensor:
     """Fetch ``outputs[key]``; raise KeyError naming the key when the decoder did not produce it."""
     if not isinstance(outputs, dict):

@@ -1,8 +1,36 @@
-"""Shared base of the AVS segmentation losses: input checks, valid-frame selection, ignored pixels."""
+"""Shared base of the AVS segmentation losses: weight and input checks, valid-frame selection, ignored pixels."""
+import math
 from typing import Optional, Tuple
 
 import torch
 from torch import Tensor, nn
+
+
+def check_weight(owner: str, key: str, value: float) -> float:
+    """Return ``float(value)`` for a finite, non-negative loss weight.
+
+    A negative weight trains toward the inverse of the target and a NaN or infinite one makes the model
+    NaN, so both are configuration errors.
+
+    Args:
+        owner (str): Name of the loss (for the message).
+        key (str): Config key of the weight (for the message), e.g. ``'loss_weight'``.
+        value (float): The configured weight.
+
+    Returns:
+        float: ``value`` as a float.
+
+    Raises:
+        ValueError: ``value`` is not a number, is negative, NaN or infinite (the message names ``owner``
+            and ``key``).
+    """
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f'{owner}: {key} must be a finite number >= 0, got {value!r}') from None
+    if not (math.isfinite(value) and value >= 0.):
+        raise ValueError(f'{owner}: {key} must be a finite number >= 0, got {value}')
+    return value
 
 
 class BaseAVSSegLoss(nn.Module):
@@ -13,7 +41,7 @@ class BaseAVSSegLoss(nn.Module):
     implement :meth:`compute` on the selected frames.
 
     Args:
-        loss_weight (float): Multiplier of the loss. Defaults to 1.0.
+        loss_weight (float): Multiplier of the loss, finite and >= 0 (else ``ValueError``). Defaults to 1.0.
         loss_name (str): Key of the loss in the loss dict; it must start with ``loss_`` so that MMEngine
             sums it into the total loss. Defaults to ``'loss_seg'``.
         ignore_index (int): Target value of pixels that do not count. Defaults to 255.
@@ -30,7 +58,7 @@ class BaseAVSSegLoss(nn.Module):
         if not isinstance(loss_name, str) or not loss_name.startswith('loss_'):
             raise ValueError(f'{type(self).__name__}: loss_name must be a str starting with "loss_" '
                              f'(MMEngine only sums keys that contain "loss"), got {loss_name!r}')
-        self.loss_weight = float(loss_weight)
+        self.loss_weight = check_weight(type(self).__name__, 'loss_weight', loss_weight)
         self._loss_name = loss_name
         self.ignore_index = int(ignore_index)
 

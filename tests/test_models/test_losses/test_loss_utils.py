@@ -89,3 +89,33 @@ def test_loss_name_must_start_with_loss():
     with pytest.raises(ValueError, match='loss_name'):
         AVSBCELoss(loss_name='bce')
     assert AVSBCELoss(loss_name='loss_x').loss_name == 'loss_x'
+
+
+@pytest.mark.parametrize('loss_type', ['AVSBCELoss', 'AVSDiceLoss', 'AVSFocalLoss', 'AVSCrossEntropyLoss',
+                                       'AVSSoftmaxDiceLoss', 'AVSSoftmaxFocalLoss'])
+@pytest.mark.parametrize('weight', [-1, -1e-9, float('nan'), float('inf'), float('-inf'), 'heavy'])
+def test_segmentation_losses_reject_bad_weights(loss_type, weight):
+    # A negative weight trains toward the inverse mask, NaN / inf make the model NaN: config errors.
+    from mmavs.registry import MODELS
+    with pytest.raises(ValueError, match=rf'{loss_type}: loss_weight must be a finite number >= 0'):
+        MODELS.build(dict(type=loss_type, loss_weight=weight))
+
+
+@pytest.mark.parametrize('weight', [0, 0.5, 2])
+def test_segmentation_losses_scale_by_valid_weights(weight):
+    torch.manual_seed(0)
+    pred = torch.randn(2, 1, 4, 4)
+    target = torch.randint(0, 2, (2, 4, 4))
+    unweighted = AVSBCELoss()(pred, target)
+    assert torch.allclose(AVSBCELoss(loss_weight=weight)(pred, target), weight * unweighted)
+
+
+def test_segmentor_config_with_negative_loss_weight_fails_at_build():
+    from mmavs.registry import MODELS
+    from mmavs.utils import register_all_modules
+    from mmengine.config import Config
+    register_all_modules()
+    cfg = Config.fromfile('configs/baseline/baseline_tiny_synthetic_s4.py')
+    cfg.model.losses[0].loss_weight = -1
+    with pytest.raises(ValueError, match='loss_weight must be a finite number >= 0, got -1'):
+        MODELS.build(cfg.model)
