@@ -2,8 +2,8 @@
 
 Usage: ``python tools/model_converters/clip.py SRC DST [--no-hash-check]``
 
-The checkpoint is read safely (``torch.load(weights_only=True)``; OpenAI TorchScript archives
-via ``torch.jit.load``, TorchScript's own loader, no arbitrary Python objects), its family is verified, the
+The checkpoint is read safely (``torch.load(weights_only=True)``; OpenAI TorchScript archives as data by
+``mmavs.models.utils.torchscript_archive``, never with ``torch.jit.load``), its family is verified, the
 keys are converted in memory (see ``mmavs.models.utils.checkpoint_loading``), checked to load strictly into
 the matching mmavs module, and written as ``{'state_dict', 'meta'}`` to DST. Keys that mmavs does not use
 (e.g. classifier heads) are listed in ``meta['dropped']``. Configs accept the output or the official file

@@ -41,6 +41,8 @@ from mmengine.model.weight_init import PretrainedInit, update_init_info
 from torch import Tensor, nn
 
 from mmavs.registry import WEIGHT_INITIALIZERS
+from mmavs.utils.safe_load import safe_torch_load
+from .torchscript_archive import read_torchscript_state_dict
 
 StateDict = Dict[str, Tensor]
 
@@ -118,9 +120,9 @@ def load_state_dict_file(path: str, map_location: str = 'cpu', allow_torchscript
     Args:
         path (str): Checkpoint file (``.pth`` / ``.pt`` / ``.bin``).
         map_location (str): Device for the tensors. Defaults to ``'cpu'``.
-        allow_torchscript (bool): Accept a TorchScript archive (OpenAI's ``ViT-B-16.pt``), read with
-            ``torch.jit.load`` (TorchScript's own loader, which only rebuilds tensors and TorchScript code,
-            never arbitrary Python objects). Off by default: only the CLIP converter enables it.
+        allow_torchscript (bool): Accept a TorchScript archive (OpenAI's ``ViT-B-16.pt``). Its tensors are
+            read as data by :func:`read_torchscript_state_dict`; the archive's code is never compiled or
+            run (``torch.jit.load`` would run it). Off by default: only the CLIP converter enables it.
 
     Returns:
         dict[str, Tensor]: The state dict (``state_dict`` / ``model`` containers and ``module.`` unwrapped).
@@ -136,16 +138,9 @@ def load_state_dict_file(path: str, map_location: str = 'cpu', allow_torchscript
             raise ValueError(f'{path!r} is a TorchScript archive (e.g. OpenAI CLIP ViT-B-16.pt). Convert it '
                              f'first: python tools/model_converters/clip.py {path} pretrained/<name>.pth '
                              f'(see {MODEL_ZOO_DOC}).')
-        scripted = torch.jit.load(path, map_location=map_location)
-        return _unwrap({k: v.detach() for k, v in scripted.state_dict().items()}, path)
-    from mmavs.utils import register_checkpoint_safe_globals
-    register_checkpoint_safe_globals()  # mmavs training checkpoints carry a few allow-listed objects
-    try:
-        obj = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # UnpicklingError, RuntimeError on non-checkpoint files ...
-        raise ValueError(f'Cannot load {path!r} as a weights-only checkpoint ({type(err).__name__}: {err}). '
-                         f'mmavs never unpickles arbitrary objects; see {MODEL_ZOO_DOC}.') from err
-    return _unwrap(obj, path)
+        state = read_torchscript_state_dict(path)
+        return _unwrap({k: v.to(map_location) for k, v in state.items()}, path)
+    return _unwrap(safe_torch_load(path, map_location=map_location), path)
 
 
 def detect_family(state_dict: StateDict, source: str = 'checkpoint') -> str:
