@@ -6,6 +6,10 @@ Examples::
     python tools/test.py CONFIG CHECKPOINT --shuffle-audio       # each clip gets another clip's audio
     python tools/test.py CONFIG CHECKPOINT --out metrics.json --cfg-options test_evaluator.legacy_batch_size=2
     tools/dist_test.sh CONFIG CHECKPOINT 2
+
+The checkpoint is loaded strictly: missing, unexpected or mis-shaped keys (a checkpoint of another
+architecture or number of classes) stop the run with the keys listed; ``--allow-partial`` evaluates the
+partly loaded model anyway and says so in the log and in ``--out``.
 """
 import argparse
 import json
@@ -16,6 +20,7 @@ import mmavs  # noqa: F401  (compat shims before mmseg / torch.load are touched)
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from mmavs.engine import load_model_checkpoint
 from mmavs.utils import setup_launcher, teardown_launcher
 from mmavs.utils.tool_args import add_runner_args, load_config, parse_runner_args
 
@@ -33,6 +38,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='replace each clip\'s audio with another clip\'s (seeded derangement) to measure how '
         'much the model relies on sound')
     parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument(
+        '--allow-partial',
+        action='store_true',
+        help='evaluate even when the checkpoint does not fit the model (missing / unexpected / mis-shaped '
+        'keys keep their initialisation); the log and --out then say so')
     add_runner_args(parser)
     return parse_runner_args(parser, argv)
 
@@ -55,9 +65,18 @@ def build_cfg(args: argparse.Namespace) -> Config:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = build_cfg(args)
+    # The Runner's own load_from is non-strict; load the checkpoint strictly here instead.
+    checkpoint, cfg.load_from = cfg.load_from, None
     runner = Runner.from_cfg(cfg)
+    match = load_model_checkpoint(runner.model, checkpoint, allow_partial=args.allow_partial)
     metrics = runner.test()
     teardown_launcher()
+    if not match.complete:
+        runner.logger.warning(
+            f'The metrics above are of a PARTIALLY loaded model (--allow-partial): {match.describe()}.')
+        metrics = dict(metrics, **{'checkpoint/missing_keys': len(match.missing),
+                                   'checkpoint/unexpected_keys': len(match.unexpected),
+                                   'checkpoint/mismatched_keys': len(match.mismatched)})
     if args.out and runner.rank == 0:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:

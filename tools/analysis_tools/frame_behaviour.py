@@ -20,11 +20,11 @@ from typing import Dict, Iterable, Optional, Sequence
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.runner import load_checkpoint
 from rich.console import Console
 from rich.table import Table
 from torch import nn
 
+from mmavs.engine import load_model_checkpoint
 from mmavs.registry import DATASETS, MODELS
 from mmavs.utils import register_all_modules
 
@@ -117,7 +117,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     register_all_modules()
     cfg = Config.fromfile(args.config)
     model = MODELS.build(cfg.model)
-    load_checkpoint(model, args.checkpoint, map_location='cpu', logger='silent')
+    load_model_checkpoint(model, args.checkpoint)
     stats = predict_split(model, cfg, args.split, args.data_root, audio_shuffle_seed=args.shuffle_audio)
     audio = 'own audio' if args.shuffle_audio is None else f'shuffled audio (seed {args.shuffle_audio})'
     table = Table(title=f'{args.split}, {audio}: silent frames vs frames with sounding objects')

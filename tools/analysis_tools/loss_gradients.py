@@ -20,11 +20,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.runner import load_checkpoint
 from rich.console import Console
 from rich.table import Table
 from torch import Tensor, nn
 
+from mmavs.engine import load_model_checkpoint
 from mmavs.registry import DATASETS, MODELS
 from mmavs.utils import register_all_modules
 
@@ -134,7 +134,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     cfg = Config.fromfile(args.config)
     model = MODELS.build(cfg.model)
     if args.checkpoint:
-        load_checkpoint(model, args.checkpoint, map_location='cpu', logger='silent')
+        load_model_checkpoint(model, args.checkpoint)
     else:
         model.init_weights()
     shares = gradient_shares(model, build_batches(cfg, args.data_root, args.batches, args.batch_size),
