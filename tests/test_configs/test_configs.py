@@ -104,7 +104,7 @@ def test_config_trains_one_step(config: str, roots: Dict[str, str]) -> None:
     assert samples[0].pred_logits.shape[-2:] == samples[0].gt_masks.shape[-2:]
 
 
-# ICF ablation matrix (ICF_SPEC section 8): which part each ablation config switches on.
+# ICF ablation matrix (docs/icf.md, M8): which part each ablation config switches on.
 ABLATIONS = {
     'baseline': dict(mit=False, sc=False, cdcl=False),
     'mit': dict(mit=True, sc=False, cdcl=False),

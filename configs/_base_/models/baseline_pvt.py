@@ -1,4 +1,4 @@
-# Baseline AVS model (ICF_SPEC sections 2, 4, 7): frozen VGGish, PVT-v2-b5, FPN-like pixel neck and the
+# Baseline AVS model (docs/icf.md, M2, M4, M7): frozen VGGish, PVT-v2-b5, FPN-like pixel neck and the
 # bidirectional audio/visual query decoder; BCE + Dice + Focal on the frames that have ground truth.
 model = dict(
     type='AVSSegmentor',

@@ -1,4 +1,4 @@
-# ICF (Implicit Counterfactual Learning, ICF_SPEC) at paper scale: the baseline's frozen VGGish, PVT-v2-b5
+# ICF (Implicit Counterfactual Learning, docs/icf.md) at paper scale: the baseline's frozen VGGish, PVT-v2-b5
 # and pixel neck; CounterfactualDecoder (d=256, 6 layers, 100 queries, K=4 counterfactuals); MIT with a frozen
 # CLIP ViT-B/16 text tower (width 512, 12 layers, 8 heads) and k^t=15 implicit tokens per granularity; SC and
 # CDCL losses with the paper weights:

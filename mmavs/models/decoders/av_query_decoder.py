@@ -1,4 +1,4 @@
-"""Baseline audio-visual query decoder (ICF_SPEC section 4)."""
+"""Baseline audio-visual query decoder (docs/icf.md, M4)."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -203,7 +203,7 @@ class AVQueryDecoderLayer(BaseModule):
 
 @MODELS.register_module()
 class AVQueryDecoder(BaseModule):
-    """Baseline AVS decoder with bidirectional audio / visual queries (ICF_SPEC section 4).
+    """Baseline AVS decoder with bidirectional audio / visual queries (docs/icf.md, M4).
 
     Per frame (``N = B*T`` frames, frames of a clip consecutive):
 

@@ -1,4 +1,4 @@
-"""AV query decoder with the semantic counterfactual (SC) branch of ICF (ICF_SPEC section 5)."""
+"""AV query decoder with the semantic counterfactual (SC) branch of ICF (docs/icf.md, M5)."""
 from typing import Dict, Optional, Sequence
 
 import torch

@@ -1,4 +1,4 @@
-"""CDCL: collaborative distribution-aware contrastive learning of ICF (ICF_SPEC section 6)."""
+"""CDCL: collaborative distribution-aware contrastive learning of ICF (docs/icf.md, M6)."""
 from typing import Dict, List, Optional, Sequence
 
 import torch

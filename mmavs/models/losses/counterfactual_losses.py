@@ -1,4 +1,4 @@
-"""Losses of the semantic counterfactual (SC) branch of ICF (ICF_SPEC section 5).
+"""Losses of the semantic counterfactual (SC) branch of ICF (docs/icf.md, M5).
 
 All losses here share one call signature, so that a segmentor can run them in a loop::
 
@@ -111,7 +111,7 @@ class CounterfactualEffectLoss(nn.Module):
     ``outputs['cf_logits']`` ``[N, K, C, h, w]``). It is scored on the frames with ground truth (``gt_flags``
     and real), pixels equal to ``ignore_index`` ignored, resized bilinearly to ``gt_masks``' size. Two forms:
 
-    - ``effect='logit'`` (ICF_SPEC section 5 read literally): effect logits ``e = y_f - mean_k y_cf^k``;
+    - ``effect='logit'`` (docs/icf.md M5 read literally): effect logits ``e = y_f - mean_k y_cf^k``;
       ``BCE + Dice`` (``C = 1``) or ``CE + softmax Dice`` (``C > 1``) of ``e``. Note what this asks on
       background pixels: ``e << 0``, i.e. the counterfactual prediction must be *foreground* wherever the
       ground truth is background; the shared mask head is trained to output the inverse mask for

@@ -1,6 +1,6 @@
 """Focal losses for AVS: sigmoid (binary) and softmax (multi-class) forms.
 
-Own implementation: mmseg 1.2.2's ``FocalLoss`` is broken on the CPU path (see ENVIRONMENT.md).
+Own implementation: mmseg 1.2.2's ``FocalLoss`` is broken on the CPU path (see docs/get_started.md, "Known problems of the stack").
 """
 from typing import Optional, Sequence, Union
 

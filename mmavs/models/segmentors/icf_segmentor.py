@@ -1,4 +1,4 @@
-"""ICF segmentor: the AVS baseline plus MIT text memory, SC losses and CDCL (ICF_SPEC sections 3, 5, 6, 7)."""
+"""ICF segmentor: the AVS baseline plus MIT text memory, SC losses and CDCL (docs/icf.md, M3 and M5-M7)."""
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch

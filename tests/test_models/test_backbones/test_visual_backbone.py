@@ -39,7 +39,7 @@ def test_resnet50_scales_strides_and_torchvision_names():
 
 def test_pvt_v2_b5_parameter_count():
     model = VisualBackbone(arch='pvt_v2_b5')
-    # ENVIRONMENT.md: PVT-v2-b5 has 81.4 M parameters without the classification head
+    # docs/get_started.md: PVT-v2-b5 has 81.4 M parameters without the classification head
     assert abs(num_params(model) / 1e6 - 81.4) <= 0.1
 
 
