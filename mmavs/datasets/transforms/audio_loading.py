@@ -24,7 +24,9 @@ class LoadClipAudio(BaseTransform):
     - ``'zeros'``: all-zero examples (what AVSBench does for AVSS).
 
     Audio too short for a single 0.96 s example (``E = 0``) can only be zero-padded: with
-    ``pad_mode='repeat_last'`` it raises a ValueError naming the file.
+    ``pad_mode='repeat_last'`` it raises a ValueError naming the file. A wav with zero samples
+    (header only) is always an error naming the file (raised by :func:`mmavs.audio.read_wav`);
+    recorded silence is valid.
 
     Required keys: ``num_frames`` (T), ``audio_pkl_path`` or ``audio_wav_path`` (per ``source``).
     Optional key: ``vid`` (used in error messages).
