@@ -89,7 +89,9 @@ def read_csv_rows(csv_path: str,
     """Read a metadata csv with a header row into a list of dicts.
 
     Values are stripped of surrounding white space. Column positions stay available under the keys
-    ``'#0'``, ``'#1'``, ... (the S4 / MS3 csvs are read partly by position, as the official code does).
+    ``'#0'``, ``'#1'``, ... (the S4 / MS3 csvs are read partly by position, as the official code does),
+    and ``'#line'`` holds the row's line number in the file as a string (1-based, the header is
+    line 1), for error messages.
 
     Args:
         csv_path (str): Path of the csv file.
@@ -116,7 +118,8 @@ def read_csv_rows(csv_path: str,
                 f'metadata csv "{csv_path}" has {len(header)} columns, expected at least '
                 f'{min_columns}; its header is {header}')
         rows = []
-        for line_no, values in enumerate(reader, start=2):
+        for values in reader:
+            line_no = reader.line_num
             if not values or all(not v.strip() for v in values):
                 continue  # blank line
             if len(values) != len(header):
@@ -126,8 +129,35 @@ def read_csv_rows(csv_path: str,
             values = [v.strip() for v in values]
             row = dict(zip(header, values))
             row.update({f'#{i}': v for i, v in enumerate(values)})
+            row['#line'] = str(line_no)
             rows.append(row)
     return rows
+
+
+def check_column_values(csv_path: str, rows: Sequence[Dict[str, str]], column: str,
+                        accepted: Sequence[str]) -> None:
+    """Raise on the first row whose ``column`` holds a value outside ``accepted``.
+
+    Values are compared exactly (case-sensitive; surrounding white space was stripped by
+    :func:`read_csv_rows`), as the official loaders do (``df[df['split'] == split]``). A column used to
+    select rows must be checked with this first, so that a misspelt value (``'Test'``, ``'testing'``)
+    is an error instead of a row that is dropped without a word.
+
+    Args:
+        csv_path (str): Path of the csv (for the message).
+        rows (Sequence[dict]): Rows of :func:`read_csv_rows` (with ``'#line'``).
+        column (str): Header name of the column to check.
+        accepted (Sequence[str]): The accepted values.
+
+    Raises:
+        ValueError: Naming the file, the line, the column, the value and the accepted values.
+    """
+    for row in rows:
+        value = row[column]
+        if value not in accepted:
+            raise ValueError(
+                f'metadata csv "{csv_path}" line {row.get("#line", "?")}: unknown {column} value '
+                f'{value!r}; accepted values are {tuple(accepted)} (compared exactly: case matters)')
 
 
 class AVSBaseDataset(BaseDataset):
@@ -139,7 +169,10 @@ class AVSBaseDataset(BaseDataset):
 
     Args:
         data_root (str): Root of the subset's official layout (the folder holding the metadata csv).
-        split (str): 'train', 'val' or 'test', matched against the csv's ``split`` column.
+        split (str): 'train', 'val' or 'test', matched against the csv's ``split`` column. Every
+            row's ``split`` must be one of these three lowercase names, as in the official csvs; the
+            comparison is exact (case-sensitive), and any other value (``'Test'``, ``'testing'``, an
+            empty cell) in any row raises a ValueError naming the csv, the line and the value.
         ann_file (str, optional): Metadata csv, relative to ``data_root`` unless absolute. Defaults to
             the official name of the subset.
         data_prefix (dict, optional): Sub-folders of the layout, relative to ``data_root`` unless
@@ -243,6 +276,8 @@ class AVSBaseDataset(BaseDataset):
         """
         self._check_data_root()
         rows = self._read_rows()
+        for column, accepted in self._filter_columns().items():
+            check_column_values(self.ann_file, rows, column, accepted)
         selected = self._select_rows(rows)
         if not selected:
             raise ValueError(
@@ -277,8 +312,16 @@ class AVSBaseDataset(BaseDataset):
         """Read the metadata csv (subclasses say which columns are required)."""
         raise NotImplementedError
 
+    def _filter_columns(self) -> Dict[str, Tuple[str, ...]]:
+        """Columns that :meth:`_select_rows` filters on, with their accepted values.
+
+        Every row is checked against these before selection (:func:`check_column_values`), so no row
+        is dropped because of an unknown value. Subclasses that filter on more columns add them.
+        """
+        return {'split': SPLITS}
+
     def _select_rows(self, rows: List[Dict[str, str]]) -> List[Dict[str, str]]:
-        """Rows of ``self.split`` (subclasses may filter further)."""
+        """Rows of ``self.split`` (subclasses may filter further, on :meth:`_filter_columns` only)."""
         return [row for row in rows if row['split'] == self.split]
 
     def _selection_note(self) -> str:

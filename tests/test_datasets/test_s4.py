@@ -283,3 +283,40 @@ def test_transforms_used_here_are_registered():
     for cls in (LoadClipFrames, LoadClipMasks, LoadClipAudio, ClipResize, ClipRandomFlip,
                 PackAVSInputs):
         assert TRANSFORMS.get(cls.__name__) is cls
+
+
+# ------------------------------------------------------------------------------ split values
+def _rewrite_split_of_row(csv_path, row_index, value):
+    """Set the split column (by header name) of data row ``row_index``; return its line number."""
+    with open(csv_path, newline='') as f:
+        rows = list(csv.reader(f))
+    col = [name.strip() for name in rows[0]].index('split')
+    rows[1 + row_index][col] = value
+    with open(csv_path, 'w', newline='') as f:
+        csv.writer(f).writerows(rows)
+    return 2 + row_index  # header is line 1
+
+
+@pytest.mark.parametrize('value', ['Test', 'testing', 'TRAIN', 'valid', ''])
+@pytest.mark.parametrize('load_split', ['train', 'test'])
+def test_unknown_split_value_in_csv_names_file_line_and_value(s4_copy, value, load_split):
+    # the official csvs use lowercase 'train' / 'val' / 'test': any other value must not be dropped
+    csv_path = osp.join(s4_copy, 's4_meta_data.csv')
+    with open(csv_path, newline='') as f:
+        data_rows = list(csv.DictReader(f))
+    row_index = [r['split'] for r in data_rows].index('test')  # a test clip, whatever split loads
+    line = _rewrite_split_of_row(csv_path, row_index, value)
+    with pytest.raises(ValueError) as err:
+        S4Dataset(data_root=s4_copy, split=load_split)
+    msg = str(err.value)
+    assert csv_path in msg and f'line {line}:' in msg and repr(value) in msg
+    assert "('train', 'val', 'test')" in msg
+
+
+def test_split_values_with_surrounding_spaces_are_accepted(s4_copy):
+    csv_path = osp.join(s4_copy, 's4_meta_data.csv')
+    with open(csv_path, newline='') as f:
+        data_rows = list(csv.DictReader(f))
+    expected = sum(r['split'] == 'test' for r in data_rows)
+    _rewrite_split_of_row(csv_path, [r['split'] for r in data_rows].index('test'), ' test ')
+    assert len(S4Dataset(data_root=s4_copy, split='test')) == expected
