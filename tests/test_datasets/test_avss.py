@@ -324,3 +324,16 @@ def test_unknown_filtered_column_value_names_file_line_and_value(avss_copy, colu
     msg = str(err.value)
     assert path in msg and f'line {2 + row_index}:' in msg and repr(value) in msg
     assert column in msg and accepted in msg
+
+
+@pytest.mark.parametrize('check_files', [True, False])
+def test_pkl_reader_on_avss_fails_at_start_up(avss_root, check_files):
+    # AVSS has no .pkl log-mels: a pkl pipeline would fail on the first clip, mid-epoch
+    from mmavs.datasets.transforms import LoadClipAudio
+    with pytest.raises(FileNotFoundError) as err:
+        AVSSDataset(
+            data_root=str(avss_root),
+            split='val',
+            check_files=check_files,
+            pipeline=[LoadClipAudio(source='pkl')])
+    assert 'audio_pkl_path' in str(err.value) and "source='wav'" in str(err.value)
