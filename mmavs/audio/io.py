@@ -65,8 +65,10 @@ def read_wav(path: str) -> Tuple[np.ndarray, int]:
     PCM-16 files give exactly ``int16 / 32768`` (what the VGGish / AVSBench reference computes); other
     PCM widths are scaled the same way by their full range, float files are returned as stored.
 
-    A well-formed file with zero samples is valid and gives an empty array (see
-    :func:`mmavs.audio.waveform_to_examples` for what zero-length audio produces).
+    This is the one place where mmavs reads waveform files (``LoadClipAudio(source='wav')`` and every
+    other reader call it), so the checks below hold everywhere. A file with **zero samples** (e.g. a
+    header-only wav) is an error, not silence: it almost always comes from a failed extraction. Recorded
+    silence (all-zero samples, ``N > 0``) is valid.
 
     Args:
         path (str): Path of a file soundfile can read (wav, flac, ogg, ...).
@@ -77,7 +79,8 @@ def read_wav(path: str) -> Tuple[np.ndarray, int]:
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
-        ValueError: If the file is empty, unreadable, corrupt or truncated (message names the file).
+        ValueError: If the file is empty, holds zero samples, is unreadable, corrupt or truncated
+            (message names the file).
     """
     path = str(path)
     if not osp.isfile(path):
@@ -89,6 +92,10 @@ def read_wav(path: str) -> Tuple[np.ndarray, int]:
         data, sample_rate = sf.read(path, dtype='float32', always_2d=False)
     except (sf.SoundFileError, RuntimeError) as err:
         raise ValueError(f'Cannot read audio file {path}: {err}') from err
+    if data.shape[0] == 0:
+        raise ValueError(
+            f'Audio file {path} holds no samples (0 frames at {sample_rate} Hz, e.g. a header-only wav); '
+            'zero-length audio is not silence. Re-extract the audio of this clip.')
     if data.ndim == 2 and data.shape[1] == 1:
         data = data[:, 0]
     return np.ascontiguousarray(data, dtype=np.float32), int(sample_rate)

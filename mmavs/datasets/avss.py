@@ -78,6 +78,11 @@ class AVSSDataset(AVSBaseDataset):
     the official ``classes`` property does), ``palette`` (``voc_palette(len(classes))``).
     ``data_info`` adds ``label_type`` (v1s | v1m | v2); ``num_classes`` is ``len(classes)``.
 
+    Every row of ``metadata.csv`` must have ``split`` in ('train', 'val', 'test') and ``label`` in
+    ('v1s', 'v1m', 'v2'), compared exactly (case-sensitive, lowercase as in the official csv): any
+    other value is a ValueError naming the csv, the line and the value, whichever split or label types
+    are being loaded, so no row is dropped silently.
+
     Args:
         data_root (str): Folder holding ``metadata.csv``.
         label_types (Sequence[str]): Keep clips of these label types. Defaults to all three.
@@ -161,13 +166,11 @@ class AVSSDataset(AVSBaseDataset):
         return super().load_data_list()
 
     def _read_rows(self) -> List[Dict[str, str]]:
-        rows = read_csv_rows(self.ann_file, required_columns=CSV_COLUMNS)
-        for row in rows:
-            if row['label'] not in LABEL_TYPES:
-                raise ValueError(
-                    f'{self.ann_file}: clip "{row["uid"]}" has label {row["label"]!r}; expected one of '
-                    f'{LABEL_TYPES}')
-        return rows
+        return read_csv_rows(self.ann_file, required_columns=CSV_COLUMNS)
+
+    def _filter_columns(self) -> Dict[str, Tuple[str, ...]]:
+        """``split`` and ``label``: every row must hold a known value in both (checked exactly)."""
+        return {**super()._filter_columns(), 'label': LABEL_TYPES}
 
     def _select_rows(self, rows: List[Dict[str, str]]) -> List[Dict[str, str]]:
         return [
@@ -182,7 +185,8 @@ class AVSSDataset(AVSBaseDataset):
         uid, label = row['uid'], row['label']
         if not uid:
             raise ValueError(
-                f'{self.ann_file}: a row of split {self.split!r} has an empty uid: {row}')
+                f'{self.ann_file} line {row["#line"]}: a row of split {self.split!r} has an empty '
+                f'uid: {row}')
         clip_dir = osp.join(self.data_prefix['clips'], label, uid)
         frame_dir = osp.join(clip_dir, 'frames')
         mask_dir = osp.join(clip_dir, 'labels_rgb')

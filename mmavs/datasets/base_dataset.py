@@ -6,24 +6,31 @@ layout, keeps the rows of the requested split, turns each into a ``data_info`` d
 ``frame_flags``, ``gt_flags``, ``audio_wav_path``, ``audio_pkl_path``, ``audio_source``,
 ``num_classes`` and ``category`` / ``label_type``) and checks at load time that the files of every
 clip exist, so that a broken copy of the data fails at start-up with the clip and the file named instead
-of in the middle of an epoch. The checks use ``os.path`` on the local file system; for the full S4
+of in the middle of an epoch. The audio check follows what the pipeline reads (see
+:func:`pipeline_audio_readers`): with ``LoadClipAudio(source='pkl')`` every clip's ``.pkl`` must exist,
+whether or not its ``.wav`` does. The checks use ``os.path`` on the local file system; for the full S4
 split (3452 clips, about 20k files) they take well under a second. They can be turned off with
 ``check_files=False`` (AVSS still lists each clip's folders, because it counts the frames there).
 """
 import copy
 import csv
+import logging
 import os
 import os.path as osp
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 
 from mmavs.registry import TRANSFORMS
 from .captions import (clip_caption_info, default_segment_window, load_caption_file,
                        num_real_frames, resolve_caption_path)
 
 SPLITS: Tuple[str, ...] = ('train', 'val', 'test')
+
+#: ``data_info`` keys that hold a clip's audio file paths (None when the layout has no such file).
+AUDIO_PATH_KEYS: Tuple[str, ...] = ('audio_wav_path', 'audio_pkl_path')
 
 #: Colours of the binary subsets: background black, sounding object white.
 BINARY_CLASSES: Tuple[str, ...] = ('background', 'sounding object')
@@ -89,7 +96,9 @@ def read_csv_rows(csv_path: str,
     """Read a metadata csv with a header row into a list of dicts.
 
     Values are stripped of surrounding white space. Column positions stay available under the keys
-    ``'#0'``, ``'#1'``, ... (the S4 / MS3 csvs are read partly by position, as the official code does).
+    ``'#0'``, ``'#1'``, ... (the S4 / MS3 csvs are read partly by position, as the official code does),
+    and ``'#line'`` holds the row's line number in the file as a string (1-based, the header is
+    line 1), for error messages.
 
     Args:
         csv_path (str): Path of the csv file.
@@ -116,7 +125,8 @@ def read_csv_rows(csv_path: str,
                 f'metadata csv "{csv_path}" has {len(header)} columns, expected at least '
                 f'{min_columns}; its header is {header}')
         rows = []
-        for line_no, values in enumerate(reader, start=2):
+        for values in reader:
+            line_no = reader.line_num
             if not values or all(not v.strip() for v in values):
                 continue  # blank line
             if len(values) != len(header):
@@ -126,8 +136,84 @@ def read_csv_rows(csv_path: str,
             values = [v.strip() for v in values]
             row = dict(zip(header, values))
             row.update({f'#{i}': v for i, v in enumerate(values)})
+            row['#line'] = str(line_no)
             rows.append(row)
     return rows
+
+
+def check_column_values(csv_path: str, rows: Sequence[Dict[str, str]], column: str,
+                        accepted: Sequence[str]) -> None:
+    """Raise on the first row whose ``column`` holds a value outside ``accepted``.
+
+    Values are compared exactly (case-sensitive; surrounding white space was stripped by
+    :func:`read_csv_rows`), as the official loaders do (``df[df['split'] == split]``). A column used to
+    select rows must be checked with this first, so that a misspelt value (``'Test'``, ``'testing'``)
+    is an error instead of a row that is dropped without a word.
+
+    Args:
+        csv_path (str): Path of the csv (for the message).
+        rows (Sequence[dict]): Rows of :func:`read_csv_rows` (with ``'#line'``).
+        column (str): Header name of the column to check.
+        accepted (Sequence[str]): The accepted values.
+
+    Raises:
+        ValueError: Naming the file, the line, the column, the value and the accepted values.
+    """
+    for row in rows:
+        value = row[column]
+        if value not in accepted:
+            raise ValueError(
+                f'metadata csv "{csv_path}" line {row.get("#line", "?")}: unknown {column} value '
+                f'{value!r}; accepted values are {tuple(accepted)} (compared exactly: case matters)')
+
+
+def pipeline_audio_readers(pipeline: Any) -> Optional[Dict[str, List[str]]]:
+    """Which audio path keys of ``data_info`` the transforms of a pipeline read.
+
+    A transform declares the keys it reads audio files from with an attribute ``audio_path_keys``
+    (a tuple of :data:`AUDIO_PATH_KEYS` names; ``()`` for "reads none"), as
+    :class:`mmavs.datasets.transforms.LoadClipAudio` does (``('audio_pkl_path',)`` for
+    ``source='pkl'``, ``('audio_wav_path',)`` for ``source='wav'``). A custom audio transform declares
+    the same attribute to have its files checked at start-up. Wrappers that keep sub-transforms in a
+    ``transforms`` attribute (mmengine / mmcv ``Compose``, ``RandomChoice``, ``RandomApply``, ...) are
+    searched recursively; every branch counts, so a key read by any branch is required.
+
+    Args:
+        pipeline: A transform, a ``Compose`` or a sequence of transforms.
+
+    Returns:
+        dict[str, list[str]] | None: Each key read, with the ``repr`` of the transforms reading it
+        (``{}`` if transforms declare that they read none); None if no transform declares anything
+        (e.g. no ``LoadClipAudio`` in the pipeline, or a custom transform without ``audio_path_keys``).
+
+    Raises:
+        ValueError: If a transform declares a key that is not in :data:`AUDIO_PATH_KEYS`.
+    """
+    readers: Dict[str, List[str]] = {}
+    declared = False
+    stack: List[Any] = [pipeline]
+    seen = set()
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, (list, tuple)):
+            stack.extend(reversed(obj))
+            continue
+        keys = getattr(obj, 'audio_path_keys', None)
+        if keys is not None:
+            declared = True
+            for key in keys:
+                if key not in AUDIO_PATH_KEYS:
+                    raise ValueError(
+                        f'{obj!r} declares audio_path_keys {tuple(keys)}; every key must be one of '
+                        f'{AUDIO_PATH_KEYS}')
+                readers.setdefault(key, []).append(repr(obj))
+        children = getattr(obj, 'transforms', None)  # a list, or a Compose-like object
+        if children is not None:
+            stack.append(children)
+    return readers if declared else None
 
 
 class AVSBaseDataset(BaseDataset):
@@ -139,7 +225,10 @@ class AVSBaseDataset(BaseDataset):
 
     Args:
         data_root (str): Root of the subset's official layout (the folder holding the metadata csv).
-        split (str): 'train', 'val' or 'test', matched against the csv's ``split`` column.
+        split (str): 'train', 'val' or 'test', matched against the csv's ``split`` column. Every
+            row's ``split`` must be one of these three lowercase names, as in the official csvs; the
+            comparison is exact (case-sensitive), and any other value (``'Test'``, ``'testing'``, an
+            empty cell) in any row raises a ValueError naming the csv, the line and the value.
         ann_file (str, optional): Metadata csv, relative to ``data_root`` unless absolute. Defaults to
             the official name of the subset.
         data_prefix (dict, optional): Sub-folders of the layout, relative to ``data_root`` unless
@@ -152,7 +241,15 @@ class AVSBaseDataset(BaseDataset):
             ``audio_source`` records the donor's ``vid``. Used to test whether a model uses the sound.
             Defaults to None (each clip keeps its own audio).
         check_files (bool): Check at load time that every frame, mask and the audio of every clip exist.
-            Defaults to True.
+            The audio files required are those of ``audio_keys``. Defaults to True.
+        audio_keys (Sequence[str], optional): Audio path keys (``'audio_wav_path'``,
+            ``'audio_pkl_path'``) whose file every clip must have. Defaults to None: the keys the
+            pipeline reads (:func:`pipeline_audio_readers`; e.g. ``'audio_pkl_path'`` for
+            ``LoadClipAudio(source='pkl')``), or, when no transform of the pipeline declares what it
+            reads, at least one of the clip's wav / pkl files. ``()`` requires no audio. A required
+            key that the layout does not have at all (AVSS has no ``.pkl``) is an error even with
+            ``check_files=False``. Every clip is checked before audio shuffling, so donors' files are
+            covered too. Paths of files that are not required and do not exist are set to None.
         with_text (bool): Load the MIT captions of every clip (format: :mod:`mmavs.datasets.captions`,
             ``docs/captions.md``) into ``data_info['captions']`` = ``dict(video=str, segments=[str],
             frames=[str], frame_segment=[int] * T)`` (``frame_segment``: segment index of each frame,
@@ -185,6 +282,7 @@ class AVSBaseDataset(BaseDataset):
                  metainfo: Optional[dict] = None,
                  audio_shuffle_seed: Optional[int] = None,
                  check_files: bool = True,
+                 audio_keys: Optional[Sequence[str]] = None,
                  with_text: bool = False,
                  caption_file: Optional[str] = None,
                  segment_window: Optional[int] = None,
@@ -201,6 +299,17 @@ class AVSBaseDataset(BaseDataset):
         self.split = split
         self.audio_shuffle_seed = audio_shuffle_seed
         self.check_files = check_files
+        if audio_keys is not None:
+            if isinstance(audio_keys, str):
+                audio_keys = (audio_keys, )
+            unknown_keys = [k for k in audio_keys if k not in AUDIO_PATH_KEYS]
+            if unknown_keys:
+                raise ValueError(
+                    f'{type(self).__name__}: unknown audio_keys {unknown_keys}; choose from '
+                    f'{AUDIO_PATH_KEYS}')
+            audio_keys = tuple(audio_keys)
+        self.audio_keys = audio_keys
+        self._required_audio: Optional[Dict[str, str]] = None
         if segment_window is not None and (isinstance(segment_window, bool)
                                            or not isinstance(segment_window, int)
                                            or segment_window < 1):
@@ -242,7 +351,10 @@ class AVSBaseDataset(BaseDataset):
             list[dict]: The clips, in csv order.
         """
         self._check_data_root()
+        self._required_audio = self._resolve_required_audio()
         rows = self._read_rows()
+        for column, accepted in self._filter_columns().items():
+            check_column_values(self.ann_file, rows, column, accepted)
         selected = self._select_rows(rows)
         if not selected:
             raise ValueError(
@@ -277,8 +389,16 @@ class AVSBaseDataset(BaseDataset):
         """Read the metadata csv (subclasses say which columns are required)."""
         raise NotImplementedError
 
+    def _filter_columns(self) -> Dict[str, Tuple[str, ...]]:
+        """Columns that :meth:`_select_rows` filters on, with their accepted values.
+
+        Every row is checked against these before selection (:func:`check_column_values`), so no row
+        is dropped because of an unknown value. Subclasses that filter on more columns add them.
+        """
+        return {'split': SPLITS}
+
     def _select_rows(self, rows: List[Dict[str, str]]) -> List[Dict[str, str]]:
-        """Rows of ``self.split`` (subclasses may filter further)."""
+        """Rows of ``self.split`` (subclasses may filter further, on :meth:`_filter_columns` only)."""
         return [row for row in rows if row['split'] == self.split]
 
     def _selection_note(self) -> str:
@@ -327,22 +447,68 @@ class AVSBaseDataset(BaseDataset):
                     f'{type(self).__name__}: clip "{vid}" (split {self.split!r}): {kind} file '
                     f'"{path}" does not exist')
 
+    def _resolve_required_audio(self) -> Optional[Dict[str, str]]:
+        """Audio keys every clip must have, each with who reads it; None: any one audio file.
+
+        From ``audio_keys`` if given, else from the pipeline (:func:`pipeline_audio_readers`).
+        """
+        if self.audio_keys is not None:
+            return {key: f'audio_keys={self.audio_keys}' for key in self.audio_keys}
+        readers = pipeline_audio_readers(self.pipeline)
+        if readers is None:
+            if getattr(self.pipeline, 'transforms', None):
+                print_log(
+                    f'{type(self).__name__}: no transform of the pipeline declares which audio file '
+                    'it reads (audio_path_keys, as LoadClipAudio does), so the start-up check only '
+                    'requires one of each clip\'s wav / pkl files; set audio_keys to check the files '
+                    'your pipeline reads.',
+                    logger='current',
+                    level=logging.INFO)
+            return None
+        return {key: ' and '.join(names) for key, names in readers.items()}
+
     def _audio_paths(self, vid: str, wav_path: Optional[str],
                      pkl_path: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
-        """Keep the audio paths that exist; raise if the clip has no audio at all.
+        """Check the clip's audio files against what the pipeline reads (see ``audio_keys``).
 
-        With ``check_files=False`` both paths are kept as given.
+        Args:
+            vid (str): Clip id (for messages).
+            wav_path (str, optional): The layout's wav path of the clip; None if the layout has none.
+            pkl_path (str, optional): The layout's log-mel ``.pkl`` path; None if the layout has none.
+
+        Returns:
+            tuple[str | None, str | None]: ``(wav, pkl)``; a path whose file does not exist (and is
+            not required) becomes None. With ``check_files=False`` both are kept as given.
+
+        Raises:
+            FileNotFoundError: Naming the clip, the key, the missing path and the transform reading
+                it; or, without a declared reader, when the clip has no audio file at all.
         """
+        given = dict(audio_wav_path=wav_path, audio_pkl_path=pkl_path)
+        required = self._required_audio
+        where = f'{type(self).__name__}: clip "{vid}" (split {self.split!r})'
+        for key, reader in (required or {}).items():
+            if given[key] is None:  # a layout mismatch, checked even without check_files
+                raise FileNotFoundError(
+                    f'{where}: {reader} reads {key}, but the {self.SUBSET} layout has no such file '
+                    f'(this clip\'s audio: {[p for p in given.values() if p is not None]}); read the '
+                    'audio the layout provides instead (e.g. LoadClipAudio(source=\'wav\'))')
         if not self.check_files:
             return wav_path, pkl_path
-        wav = wav_path if wav_path is not None and osp.isfile(wav_path) else None
-        pkl = pkl_path if pkl_path is not None and osp.isfile(pkl_path) else None
-        if wav is None and pkl is None:
-            tried = [p for p in (wav_path, pkl_path) if p is not None]
-            raise FileNotFoundError(
-                f'{type(self).__name__}: clip "{vid}" (split {self.split!r}) has no audio: none of '
-                f'{tried} exists')
-        return wav, pkl
+        found = {k: p if p is not None and osp.isfile(p) else None for k, p in given.items()}
+        if required is None:
+            if all(p is None for p in found.values()):
+                tried = [p for p in given.values() if p is not None]
+                raise FileNotFoundError(f'{where} has no audio: none of {tried} exists')
+        else:
+            donor_note = (' (with audio_shuffle_seed set, any clip may donate its audio, so every '
+                          'clip needs it)' if self.audio_shuffle_seed is not None else '')
+            for key, reader in required.items():
+                if found[key] is None:
+                    raise FileNotFoundError(
+                        f'{where}: {key} file "{given[key]}" does not exist; {reader} reads it'
+                        f'{donor_note}')
+        return found['audio_wav_path'], found['audio_pkl_path']
 
     @staticmethod
     def _shuffle_audio(data_list: List[dict], seed: int) -> List[dict]:

@@ -19,6 +19,9 @@ class MS3Dataset(AVSBaseDataset):
         ms3_data/audio_log_mel/{split}/{vid}.pkl
         ms3_data/audio_wav/{split}/{vid}.wav
 
+    Split values are compared exactly (case-sensitive): every row must say 'train', 'val' or 'test',
+    otherwise a ValueError names the csv, the line and the value.
+
     Captions (``with_text=True``): ``ms3_captions.json`` in ``data_root``, 5 frame and 2 segment
     captions per clip (window 3); see :class:`AVSBaseDataset` and ``docs/captions.md``.
 
@@ -50,7 +53,8 @@ class MS3Dataset(AVSBaseDataset):
         vid = row['#0']
         if not vid:
             raise ValueError(
-                f'{self.ann_file}: a row of split {self.split!r} has an empty video id: {row}')
+                f'{self.ann_file} line {row["#line"]}: a row of split {self.split!r} has an empty '
+                f'video id: {row}')
         frame_dir = osp.join(self.data_prefix['frame'], vid)
         mask_dir = osp.join(self.data_prefix['mask'], self.split, vid)
         frame_paths = [

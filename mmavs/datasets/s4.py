@@ -20,7 +20,9 @@ class S4Dataset(AVSBaseDataset):
         s4_data/audio_wav/{split}/{category}/{vid}.wav
 
     As in the official dataloader, the video name and the category are read by position (columns 0
-    and 2) and the split by the header name ``split``. Training clips carry ground truth on the first
+    and 2) and the split by the header name ``split``. Split values are compared exactly
+    (case-sensitive): every row must say 'train', 'val' or 'test', otherwise a ValueError names the
+    csv, the line and the value. Training clips carry ground truth on the first
     frame only (``gt_flags = [T, F, F, F, F]``); val / test clips on all five.
 
     Captions (``with_text=True``): ``s4_captions.json`` in ``data_root``, 5 frame and 2 segment
@@ -57,8 +59,8 @@ class S4Dataset(AVSBaseDataset):
         vid, category = row['#0'], row['#2']
         if not vid or not category:
             raise ValueError(
-                f'{self.ann_file}: a row of split {self.split!r} has an empty video name or category: '
-                f'{row}')
+                f'{self.ann_file} line {row["#line"]}: a row of split {self.split!r} has an empty '
+                f'video name or category: {row}')
         rel = osp.join(self.split, category)
         frame_dir = osp.join(self.data_prefix['frame'], rel, vid)
         mask_dir = osp.join(self.data_prefix['mask'], rel, vid)

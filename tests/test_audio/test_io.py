@@ -40,11 +40,21 @@ def test_read_wav_pcm24_full_range_scaling(tmp_path):
     np.testing.assert_allclose(data, [0, (2**23 - 1) / 2**23, -1.0, 4096 / 2**15], rtol=1e-6)
 
 
-def test_read_wav_valid_zero_length(tmp_path):
-    path = str(tmp_path / 'zero.wav')
-    sf.write(path, np.zeros((0, 1), np.int16), 16000, subtype='PCM_16')
+@pytest.mark.parametrize('channels', [1, 2])
+def test_read_wav_zero_samples_is_an_error_naming_the_file(tmp_path, channels):
+    # a well-formed header-only wav (data chunk of 0 bytes): not silence, an error
+    path = str(tmp_path / f'zero{channels}.wav')
+    sf.write(path, np.zeros((0, channels), np.int16), 16000, subtype='PCM_16')
+    assert sf.info(path).frames == 0 and os.path.getsize(path) > 0
+    with pytest.raises(ValueError, match=f'zero{channels}.wav.*no samples'):
+        read_wav(path)
+
+
+def test_read_wav_recorded_silence_is_valid(tmp_path):
+    path = str(tmp_path / 'silence.wav')
+    sf.write(path, np.zeros((3, 2), np.int16), 16000, subtype='PCM_16')
     data, rate = read_wav(path)
-    assert data.shape == (0, ) and rate == 16000
+    assert data.shape == (3, 2) and rate == 16000 and not data.any()
 
 
 def test_read_wav_missing(tmp_path):

@@ -182,3 +182,39 @@ def test_missing_pretrained_file_says_where_to_get_it(tmp_path) -> None:
     with pytest.raises(FileNotFoundError) as err:
         model.init_weights()
     assert missing in str(err.value) and 'model_zoo.md' in str(err.value)
+
+
+@pytest.mark.parametrize('config,dataset,subset', [
+    ('configs/_base_/datasets/s4.py', 'S4Dataset', 's4'),
+    ('configs/_base_/datasets/m3.py', 'MS3Dataset', 'ms3'),
+])
+def test_benchmark_configs_decode_masks_like_the_official_loaders(config, dataset, subset, roots,
+                                                                  tmp_path) -> None:
+    """The benchmark pipelines binarise with the official rule of their subset (binarize='legacy')."""
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+    register_all_modules()
+    cfg = Config.fromfile(osp.join(REPO, config))
+    dataset_cfg = cfg.val_dataloader.dataset
+    assert dataset_cfg.type == dataset
+    steps = [s for s in dataset_cfg.pipeline if s['type'] == 'LoadClipMasks']
+    assert [s.get('binarize') for s in steps] == ['legacy']
+    root = str(tmp_path / 'data')
+    shutil.copytree(roots[dataset], root)
+    dataset_cfg.data_root = root
+    dataset_cfg.pipeline = [dict(type='LoadClipFrames'), *steps]  # no resize: compare on disk size
+    ds = DATASETS.build(dataset_cfg)
+    info = ds.get_data_info(0)
+    path = info['mask_paths'][0]
+    stored = np.asarray(Image.open(path).convert('L'))
+    # a grey, non-zero background (the case where value > 0 would make everything foreground)
+    Image.fromarray(np.where(stored > 0, 255, 90).astype(np.uint8), mode='L').save(path)
+    mask = ds[0]['gt_masks'][0]
+    if subset == 's4':  # avs_s4 dataloader: Image.open(path).convert('1')
+        expected = np.asarray(Image.open(path).convert('1')).astype(np.uint8)
+    else:  # avs_ms3 dataloader: Image.open(path).convert('P') / 255, here thresholded at 0.5
+        expected = (np.asarray(Image.open(path).convert('P')) / 255.0 > 0.5).astype(np.uint8)
+    np.testing.assert_array_equal(mask, expected)
+    assert not mask.all()

@@ -299,3 +299,41 @@ def test_packed_audio_comes_from_the_donor(avss_root):
     own_audio = plain[by_vid[out['data_samples'].metainfo['vid']]]['inputs']['audio']
     assert torch.equal(out['inputs']['audio'], donor_audio)
     assert not torch.equal(out['inputs']['audio'], own_audio)
+
+
+@pytest.mark.parametrize('column,value,accepted', [
+    ('split', 'Test', "('train', 'val', 'test')"),
+    ('split', 'testing', "('train', 'val', 'test')"),
+    ('label', 'V2', "('v1s', 'v1m', 'v2')"),
+    ('label', 'v1S', "('v1s', 'v1m', 'v2')"),
+])
+def test_unknown_filtered_column_value_names_file_line_and_value(avss_copy, column, value,
+                                                                 accepted):
+    # both filtered columns must reject unknown values, whichever split / label types are loaded
+    path = osp.join(avss_copy, 'metadata.csv')
+    with open(path, newline='') as f:
+        rows = list(csv.DictReader(f))
+    row_index = next(i for i, r in enumerate(rows) if r['split'] == 'test' and r['label'] == 'v2')
+    rows[row_index][column] = value
+    with open(path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(ValueError) as err:
+        AVSSDataset(data_root=avss_copy, split='train', label_types=('v1s', ))
+    msg = str(err.value)
+    assert path in msg and f'line {2 + row_index}:' in msg and repr(value) in msg
+    assert column in msg and accepted in msg
+
+
+@pytest.mark.parametrize('check_files', [True, False])
+def test_pkl_reader_on_avss_fails_at_start_up(avss_root, check_files):
+    # AVSS has no .pkl log-mels: a pkl pipeline would fail on the first clip, mid-epoch
+    from mmavs.datasets.transforms import LoadClipAudio
+    with pytest.raises(FileNotFoundError) as err:
+        AVSSDataset(
+            data_root=str(avss_root),
+            split='val',
+            check_files=check_files,
+            pipeline=[LoadClipAudio(source='pkl')])
+    assert 'audio_pkl_path' in str(err.value) and "source='wav'" in str(err.value)

@@ -135,3 +135,20 @@ def test_custom_data_prefix_and_unknown_key(ms3_copy, tmp_path):
     assert ds.get_data_info(0)['frame_paths'][0].startswith(str(moved))
     with pytest.raises(KeyError, match='frames'):
         MS3Dataset(data_root=ms3_copy, split='train', data_prefix=dict(frames='x'))
+
+
+@pytest.mark.parametrize('value', ['Test', 'testing', 'Val'])
+def test_unknown_split_value_in_csv_names_file_line_and_value(ms3_copy, value):
+    csv_path = osp.join(ms3_copy, 'ms3_meta_data.csv')
+    with open(csv_path, newline='') as f:
+        rows = list(csv.reader(f))
+    col = rows[0].index('split')
+    row_index = [r[col] for r in rows[1:]].index('val')
+    rows[1 + row_index][col] = value
+    with open(csv_path, 'w', newline='') as f:
+        csv.writer(f).writerows(rows)
+    with pytest.raises(ValueError) as err:
+        MS3Dataset(data_root=ms3_copy, split='train')
+    msg = str(err.value)
+    assert csv_path in msg and f'line {2 + row_index}:' in msg and repr(value) in msg
+    assert "('train', 'val', 'test')" in msg

@@ -283,3 +283,122 @@ def test_transforms_used_here_are_registered():
     for cls in (LoadClipFrames, LoadClipMasks, LoadClipAudio, ClipResize, ClipRandomFlip,
                 PackAVSInputs):
         assert TRANSFORMS.get(cls.__name__) is cls
+
+
+# ------------------------------------------------------------------------------ split values
+def _rewrite_split_of_row(csv_path, row_index, value):
+    """Set the split column (by header name) of data row ``row_index``; return its line number."""
+    with open(csv_path, newline='') as f:
+        rows = list(csv.reader(f))
+    col = [name.strip() for name in rows[0]].index('split')
+    rows[1 + row_index][col] = value
+    with open(csv_path, 'w', newline='') as f:
+        csv.writer(f).writerows(rows)
+    return 2 + row_index  # header is line 1
+
+
+@pytest.mark.parametrize('value', ['Test', 'testing', 'TRAIN', 'valid', ''])
+@pytest.mark.parametrize('load_split', ['train', 'test'])
+def test_unknown_split_value_in_csv_names_file_line_and_value(s4_copy, value, load_split):
+    # the official csvs use lowercase 'train' / 'val' / 'test': any other value must not be dropped
+    csv_path = osp.join(s4_copy, 's4_meta_data.csv')
+    with open(csv_path, newline='') as f:
+        data_rows = list(csv.DictReader(f))
+    row_index = [r['split'] for r in data_rows].index('test')  # a test clip, whatever split loads
+    line = _rewrite_split_of_row(csv_path, row_index, value)
+    with pytest.raises(ValueError) as err:
+        S4Dataset(data_root=s4_copy, split=load_split)
+    msg = str(err.value)
+    assert csv_path in msg and f'line {line}:' in msg and repr(value) in msg
+    assert "('train', 'val', 'test')" in msg
+
+
+def test_split_values_with_surrounding_spaces_are_accepted(s4_copy):
+    csv_path = osp.join(s4_copy, 's4_meta_data.csv')
+    with open(csv_path, newline='') as f:
+        data_rows = list(csv.DictReader(f))
+    expected = sum(r['split'] == 'test' for r in data_rows)
+    _rewrite_split_of_row(csv_path, [r['split'] for r in data_rows].index('test'), ' test ')
+    assert len(S4Dataset(data_root=s4_copy, split='test')) == expected
+
+
+# ------------------------------------------------------------------------------ audio files read by the pipeline
+def _audio_files(s4_dir, split, vid, cat):
+    return (osp.join(s4_dir, 's4_data', 'audio_wav', split, cat, f'{vid}.wav'),
+            osp.join(s4_dir, 's4_data', 'audio_log_mel', split, cat, f'{vid}.pkl'))
+
+
+@pytest.mark.parametrize('as_dict', [False, True])
+def test_missing_pkl_fails_at_start_up_when_the_pipeline_reads_pkl(s4_copy, as_dict):
+    vid, cat = _first_clip(s4_copy, 'val')
+    wav, pkl = _audio_files(s4_copy, 'val', vid, cat)
+    os.remove(pkl)
+    assert osp.isfile(wav)  # the wav exists, but the pipeline does not read it
+    reader = dict(type='LoadClipAudio', source='pkl') if as_dict else LoadClipAudio(source='pkl')
+    with pytest.raises(FileNotFoundError) as err:
+        S4Dataset(data_root=s4_copy, split='val', pipeline=[LoadClipFrames(), reader])
+    msg = str(err.value)
+    assert vid in msg and pkl in msg and 'audio_pkl_path' in msg and "source='pkl'" in msg
+    # a wav pipeline does not need the pkl: it builds and loads that clip
+    ds = S4Dataset(data_root=s4_copy, split='val', pipeline=[LoadClipAudio(source='wav')])
+    idx = [ds.get_data_info(i)['vid'] for i in range(len(ds))].index(vid)
+    assert ds.get_data_info(idx)['audio_pkl_path'] is None
+    assert ds[idx]['audio'].shape == (5, 1, 96, 64)
+
+
+def test_missing_wav_fails_at_start_up_when_the_pipeline_reads_wav(s4_copy):
+    vid, cat = _first_clip(s4_copy, 'test')
+    wav, _ = _audio_files(s4_copy, 'test', vid, cat)
+    os.remove(wav)
+    with pytest.raises(FileNotFoundError) as err:
+        S4Dataset(data_root=s4_copy, split='test', pipeline=[LoadClipAudio(source='wav')])
+    assert vid in str(err.value) and wav in str(err.value) and 'audio_wav_path' in str(err.value)
+
+
+def test_audio_reader_inside_a_wrapper_and_custom_reader_are_found(s4_copy):
+    from mmcv.transforms import BaseTransform, RandomChoice
+
+    class CustomWavReader(BaseTransform):
+        audio_path_keys = ('audio_wav_path', )
+
+        def transform(self, results):
+            return results
+
+    vid, cat = _first_clip(s4_copy, 'train')
+    wav, pkl = _audio_files(s4_copy, 'train', vid, cat)
+    os.remove(pkl)
+    wrapped = RandomChoice(transforms=[[LoadClipFrames()], [LoadClipAudio(source='pkl')]])
+    with pytest.raises(FileNotFoundError, match=pkl):
+        S4Dataset(data_root=s4_copy, split='train', pipeline=[wrapped])
+    S4Dataset(data_root=s4_copy, split='train', pipeline=[CustomWavReader()])  # wav exists
+    os.remove(wav)
+    with pytest.raises(FileNotFoundError) as err:
+        S4Dataset(data_root=s4_copy, split='train', pipeline=[CustomWavReader()])
+    assert wav in str(err.value) and 'CustomWavReader' in str(err.value)
+
+
+def test_audio_keys_override_the_pipeline(s4_copy):
+    vid, cat = _first_clip(s4_copy, 'val')
+    wav, pkl = _audio_files(s4_copy, 'val', vid, cat)
+    os.remove(pkl)
+    # no transform declares what it reads: the pkl is required only when asked for
+    S4Dataset(data_root=s4_copy, split='val', pipeline=[LoadClipFrames()])
+    with pytest.raises(FileNotFoundError, match=pkl):
+        S4Dataset(data_root=s4_copy, split='val', audio_keys=('audio_pkl_path', ))
+    os.remove(wav)
+    ds = S4Dataset(data_root=s4_copy, split='val', audio_keys=())  # visual only: no audio needed
+    info = [ds.get_data_info(i) for i in range(len(ds)) if ds.get_data_info(i)['vid'] == vid][0]
+    assert info['audio_wav_path'] is None and info['audio_pkl_path'] is None
+    with pytest.raises(ValueError, match='audio_mp3_path'):
+        S4Dataset(data_root=s4_copy, split='val', audio_keys=('audio_mp3_path', ))
+
+
+def test_shuffled_audio_donor_without_pkl_fails_at_start_up(s4_copy):
+    # the clip that lacks its pkl donates audio to another clip: the error must come at start-up
+    vid, cat = _first_clip(s4_copy, 'train')
+    _, pkl = _audio_files(s4_copy, 'train', vid, cat)
+    os.remove(pkl)
+    pipeline = [LoadClipAudio(source='pkl')]
+    with pytest.raises(FileNotFoundError) as err:
+        S4Dataset(data_root=s4_copy, split='train', pipeline=pipeline, audio_shuffle_seed=3)
+    assert pkl in str(err.value) and 'audio_shuffle_seed' in str(err.value)

@@ -1,12 +1,14 @@
 # AVSBench-object S4 (single source), official layout: data_root is the `Single-source` folder.
 # Legacy preprocessing: frames and masks at 224x224, the official .pkl log-mels (last example repeated).
+# Masks are decoded as the official loaders do (binarize='legacy': PIL convert('1') for S4, and for the
+# MS3 config that inherits this pipeline convert('P') / 255); binarize='nonzero' is the value > 0 rule.
 dataset_type = 'S4Dataset'
 data_root = 'data/AVSBench/Single-source'
 img_scale = (224, 224)
 
 train_pipeline = [
     dict(type='LoadClipFrames', imdecode_backend='pillow'),
-    dict(type='LoadClipMasks', mode='binary'),
+    dict(type='LoadClipMasks', mode='binary', binarize='legacy'),
     dict(type='LoadClipAudio', source='pkl', pad_mode='repeat_last'),
     dict(type='ClipResize', scale=img_scale, backend='pillow'),
     dict(type='PackAVSInputs'),

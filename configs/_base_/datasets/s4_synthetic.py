@@ -5,7 +5,7 @@ data_root = 'data/synthetic/Single-source'
 img_scale = (64, 64)
 pipeline = [
     dict(type='LoadClipFrames'),
-    dict(type='LoadClipMasks', mode='binary'),
+    dict(type='LoadClipMasks', mode='binary', binarize='legacy'),
     dict(type='LoadClipAudio', source='pkl', pad_mode='repeat_last'),
     dict(type='ClipResize', scale=img_scale),
     dict(type='PackAVSInputs'),

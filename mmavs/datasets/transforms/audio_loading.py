@@ -1,5 +1,5 @@
 """Load a clip's audio as VGGish log-mel examples, one per frame."""
-from typing import Dict
+from typing import Dict, Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -24,9 +24,12 @@ class LoadClipAudio(BaseTransform):
     - ``'zeros'``: all-zero examples (what AVSBench does for AVSS).
 
     Audio too short for a single 0.96 s example (``E = 0``) can only be zero-padded: with
-    ``pad_mode='repeat_last'`` it raises a ValueError naming the file.
+    ``pad_mode='repeat_last'`` it raises a ValueError naming the file. A wav with zero samples
+    (header only) is always an error naming the file (raised by :func:`mmavs.audio.read_wav`);
+    recorded silence is valid.
 
-    Required keys: ``num_frames`` (T), ``audio_pkl_path`` or ``audio_wav_path`` (per ``source``).
+    Required keys: ``num_frames`` (T), ``audio_pkl_path`` or ``audio_wav_path`` (per ``source``;
+    :attr:`audio_path_keys` declares it, so the AVS datasets check that file at start-up).
     Optional key: ``vid`` (used in error messages).
     Added keys: ``audio`` (np.float32 ``[T, 1, 96, 64]``), ``audio_num_examples`` (int ``E``, before
     fitting to ``T``).
@@ -43,6 +46,15 @@ class LoadClipAudio(BaseTransform):
             raise ValueError(f'LoadClipAudio: pad_mode must be one of {list(_PAD_MODES)}, got {pad_mode!r}.')
         self.source = source
         self.pad_mode = pad_mode
+
+    @property
+    def audio_path_keys(self) -> Tuple[str, ...]:
+        """The ``data_info`` key read (``('audio_pkl_path',)`` or ``('audio_wav_path',)``).
+
+        The AVS datasets check at start-up that every clip has this file
+        (:func:`mmavs.datasets.base_dataset.pipeline_audio_readers`).
+        """
+        return (_PATH_KEYS[self.source], )
 
     def _load_examples(self, path: str) -> np.ndarray:
         """Return float32 ``[E, 1, 96, 64]`` examples of the file at ``path``."""
@@ -87,7 +99,9 @@ class LoadClipAudio(BaseTransform):
                     f'LoadClipAudio(source={self.source!r}): results of clip {vid} lack "{required}".')
         path = results[key]
         if path is None:
-            raise ValueError(f'LoadClipAudio(source={self.source!r}): clip {vid} has no {key} (None).')
+            raise ValueError(
+                f'LoadClipAudio(source={self.source!r}): clip {vid} has no {key} (None): the dataset '
+                'found no such file for it (built with check_files=False or audio_keys excluding it?)')
         num_frames = results['num_frames']
         is_int = isinstance(num_frames, (int, np.integer)) and not isinstance(num_frames, bool)
         if not is_int or num_frames < 1:

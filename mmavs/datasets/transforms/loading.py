@@ -1,11 +1,13 @@
 """Load the frames and the ground-truth masks of a clip."""
 import io
+import logging
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import mmcv
 import mmengine.fileio as fileio
 import numpy as np
 from mmcv.transforms import BaseTransform
+from mmengine.logging import print_log
 from PIL import Image
 
 from mmavs.registry import TRANSFORMS
@@ -19,6 +21,24 @@ def _read_bytes(path: str, backend_args: Optional[dict], owner: str, what: str, 
     except FileNotFoundError:
         raise FileNotFoundError(
             f'{owner}: clip "{vid}": {what} file "{path}" does not exist') from None
+
+
+#: Image decoders of LoadClipFrames (all of them ignore EXIF orientation tags).
+FRAME_DECODERS: Tuple[str, ...] = ('cv2', 'pillow')
+#: Binarisation rules of LoadClipMasks(mode='binary'); see its docstring.
+BINARIZE_RULES: Tuple[str, ...] = ('legacy', 'legacy_s4', 'legacy_ms3', 'nonzero')
+#: The official rule of each binary subset (``results['subset']``), picked by ``binarize='legacy'``.
+LEGACY_BINARIZE: Dict[str, str] = {'s4': 'legacy_s4', 'ms3': 'legacy_ms3'}
+
+
+def _pil_convert(img: Image.Image, mode: str, path: str, owner: str) -> Image.Image:
+    """``img.convert(mode)`` with PIL's defaults, raising a ValueError naming the file on failure."""
+    try:
+        return img.convert(mode)
+    except ValueError as e:  # PIL: "conversion from X to Y not supported"
+        raise ValueError(
+            f'{owner}: mask "{path}" (PIL mode {img.mode!r}) cannot be converted to {mode!r}: {e}'
+        ) from None
 
 
 def _check_paths_and_flags(results: dict, paths_key: str, flags_key: str,
@@ -52,15 +72,38 @@ class LoadClipFrames(BaseTransform):
     Added keys: ``frames`` (np.uint8 ``[T, H, W, 3]``, RGB), ``ori_shape`` and ``img_shape``
     (``(H, W)``).
 
+    EXIF orientation tags are **ignored** by every decoder, as the official AVSBench loaders do
+    (``Image.open(path).convert('RGB')`` does not apply them): the pixels are returned as stored, so
+    frames keep the size of their masks. (OpenCV's ``IMREAD_COLOR`` and mmcv's pillow path would rotate
+    a tagged JPEG or PNG.)
+
     Args:
-        imdecode_backend (str): Decoder for :func:`mmcv.imfrombytes`: 'cv2' (default) or 'pillow'
-            (what the official AVSBench code uses; identical for PNG, may differ slightly for JPEG).
+        imdecode_backend (str): 'cv2' (default; :func:`mmcv.imfrombytes` with
+            ``flag='color_ignore_orientation'``) or 'pillow' (PIL ``Image.open(...).convert('RGB')``,
+            exactly the official AVSBench decoding; identical to 'cv2' for PNG, may differ slightly for
+            JPEG).
         backend_args (dict, optional): mmengine file backend arguments. Defaults to None (local).
     """
 
     def __init__(self, imdecode_backend: str = 'cv2', backend_args: Optional[dict] = None) -> None:
+        if imdecode_backend not in FRAME_DECODERS:
+            raise ValueError(
+                f'LoadClipFrames: imdecode_backend must be one of {FRAME_DECODERS}, got '
+                f'{imdecode_backend!r}')
         self.imdecode_backend = imdecode_backend
         self.backend_args = backend_args
+
+    def _decode(self, content: bytes) -> np.ndarray:
+        """Decode image bytes to RGB uint8 ``[H, W, 3]``, ignoring any EXIF orientation tag."""
+        if self.imdecode_backend == 'pillow':
+            with Image.open(io.BytesIO(content)) as img:
+                return np.asarray(img.convert('RGB'))
+        # mmcv converts BGR to RGB only for flag 'color', so ask for BGR and convert here.
+        bgr = mmcv.imfrombytes(
+            content, flag='color_ignore_orientation', channel_order='bgr', backend='cv2')
+        if bgr is None:
+            raise ValueError('OpenCV cannot decode it')
+        return mmcv.bgr2rgb(bgr)
 
     def transform(self, results: dict) -> dict:
         """Load the frames.
@@ -83,8 +126,7 @@ class LoadClipFrames(BaseTransform):
                 continue
             content = _read_bytes(path, self.backend_args, name, 'frame', vid)
             try:
-                img = mmcv.imfrombytes(
-                    content, flag='color', channel_order='rgb', backend=self.imdecode_backend)
+                img = self._decode(content)
             except Exception as e:  # decoders raise various types on corrupt data
                 raise ValueError(
                     f'{name}: clip "{vid}": cannot decode frame "{path}": {e}') from None
@@ -118,15 +160,37 @@ class LoadClipMasks(BaseTransform):
 
     Modes:
 
-    * ``'binary'`` (S4, MS3): foreground = value > 0, decided explicitly per PNG mode: '1', 'L', 'I',
-      'I;16' (pixel value), 'P' (palette *index* > 0), 'LA' (luminance), 'RGB' / 'RGBA' (any of the
-      R, G, B channels > 0; alpha ignored). Output 0 / 1.
-    * ``'palette'`` (AVSS ``labels_rgb``): the RGB colour of each pixel is looked up in a palette
-      (``'P'`` images are first converted to RGB through their own palette); output is the class
-      index. A colour that is not in the palette raises ValueError naming the file and the colours.
-      The palette is, in order of precedence: the ``palette`` argument, ``results['palette']``, or the
-      built-in VOC bit-interleaved palette with ``results['num_classes']`` colours (71 if absent).
-      (The official loader silently maps unknown colours to class 0.)
+    * ``'binary'`` (S4, MS3): output 0 / 1, by the rule ``binarize``:
+
+      - ``'legacy_s4'``: the official S4 loader, ``Image.open(path).convert('1')`` with PIL's
+        defaults, i.e. grey level >= 128 **with Floyd-Steinberg dithering** (a grey area becomes a
+        dither pattern; colour masks are first reduced to grey levels by PIL). Exact.
+      - ``'legacy_ms3'``: the official MS3 loader, ``convert('P')`` then ``/ 255``: the official target
+        is the palette index / 255 (``'L'`` masks keep their grey level as the index; ``'RGB'`` masks
+        are mapped to PIL's web palette, white -> 225). Foreground = index / 255 > 0.5 (index >= 128),
+        exact for indices 0 and 255; for other indices the official loader trains and scores with the
+        *soft* target index / 255, which a 0 / 1 mask cannot hold (reported, see below).
+      - ``'legacy'``: ``'legacy_s4'`` or ``'legacy_ms3'`` chosen by ``results['subset']`` ('s4' /
+        'ms3', set by the datasets); another subset raises. The benchmark configs use this.
+      - ``'nonzero'`` (default): foreground = value > 0, decided explicitly per PNG mode: '1', 'L',
+        'I', 'I;16' (pixel value), 'P' (palette *index* > 0), 'LA' (luminance), 'RGB' / 'RGBA' (any of
+        the R, G, B channels > 0; alpha ignored). A mask whose background is a small non-zero value
+        becomes all foreground under this rule, unlike the legacy ones.
+
+      On strictly two-level masks (every value the rule thresholds is 0 or 255: grey levels of
+      ``convert('L')`` for 'legacy_s4', indices of ``convert('P')`` for 'legacy_ms3', the stored
+      values above for 'nonzero') the three rules agree. The first mask that is not strictly
+      two-level is reported with a warning through the current MMLogger (file, values, what the rule
+      does with them), once per transform instance (so once per dataset and dataloader worker).
+    * ``'palette'`` (AVSS ``labels_rgb``): the mask is converted to RGB with PIL
+      (``Image.open(path).convert('RGB')``, as the official AVSS loader does; 'P' masks go through
+      their own palette) and the colour of each pixel is looked up in a palette; output is the class
+      index. A colour that is not in the palette raises ValueError naming the file and the colours
+      (the official loader silently maps unknown colours to class 0). The palette is, in order of
+      precedence: the ``palette`` argument, ``results['palette']``, or the built-in VOC
+      bit-interleaved palette with ``results['num_classes']`` colours (71 if absent).
+
+    Masks are read with PIL, which ignores EXIF orientation tags (as the official loaders do).
 
     Frames without ground truth (``mask_paths[i] is None``) are filled with ``ignore_index``.
     Masks must have the frames' size (``frames`` / ``img_shape`` if ``LoadClipFrames`` ran before,
@@ -135,7 +199,7 @@ class LoadClipMasks(BaseTransform):
     (Pillow, on the decoded index map).
 
     Required keys: ``mask_paths``, ``num_frames``; optional ``gt_flags`` (checked), ``frames``,
-    ``palette``, ``num_classes``.
+    ``palette``, ``num_classes``, ``subset`` (required by ``binarize='legacy'``), ``vid``.
 
     Added keys: ``gt_masks`` (np.uint8 ``[T, H, W]``).
 
@@ -146,6 +210,8 @@ class LoadClipMasks(BaseTransform):
             of raising. Defaults to False.
         ignore_index (int): Value of frames without ground truth. Defaults to 255.
         backend_args (dict, optional): mmengine file backend arguments. Defaults to None (local).
+        binarize (str, optional): Rule of mode 'binary': 'legacy', 'legacy_s4', 'legacy_ms3' or
+            'nonzero' (see above). Defaults to None, i.e. 'nonzero'; must be None for mode 'palette'.
     """
 
     _BINARY_VALUE_MODES = ('1', 'L', 'P', 'I', 'I;16')
@@ -155,12 +221,24 @@ class LoadClipMasks(BaseTransform):
                  palette: Optional[Sequence[Sequence[int]]] = None,
                  resize_to_frame: bool = False,
                  ignore_index: int = 255,
-                 backend_args: Optional[dict] = None) -> None:
+                 backend_args: Optional[dict] = None,
+                 binarize: Optional[str] = None) -> None:
         if mode not in ('binary', 'palette'):
             raise ValueError(f'LoadClipMasks: mode must be "binary" or "palette", got {mode!r}')
         if palette is not None and mode != 'palette':
             raise ValueError('LoadClipMasks: palette is only used with mode="palette"')
+        if binarize is not None and mode != 'binary':
+            raise ValueError(
+                'LoadClipMasks: binarize is only used with mode="binary" (colour masks are decoded '
+                'with the palette)')
+        if mode == 'binary':
+            binarize = 'nonzero' if binarize is None else binarize
+            if binarize not in BINARIZE_RULES:
+                raise ValueError(
+                    f'LoadClipMasks: binarize must be one of {BINARIZE_RULES}, got {binarize!r}')
         self.mode = mode
+        self.binarize = binarize
+        self._reported_levels = False
         self.palette = None if palette is None else [list(map(int, c)) for c in palette]
         self.resize_to_frame = resize_to_frame
         self.ignore_index = ignore_index
@@ -170,18 +248,74 @@ class LoadClipMasks(BaseTransform):
             self._lookup_table(self.palette)  # validate early
 
     # ----------------------------------------------------------------- decoding
-    def _decode_binary(self, img: Image.Image, path: str) -> np.ndarray:
+    def _nonzero_values(self, img: Image.Image, path: str) -> np.ndarray:
+        """The stored values the 'nonzero' rule tests, ``[H, W]`` or ``[H, W, 3]``."""
         mode = img.mode
+        if mode == '1':
+            return np.asarray(img, dtype=np.uint8) * 255
         if mode in self._BINARY_VALUE_MODES:
-            arr = np.asarray(img)
-            return (arr > 0).astype(np.uint8)
+            return np.asarray(img)
         if mode == 'LA':
-            return (np.asarray(img)[..., 0] > 0).astype(np.uint8)
+            return np.asarray(img)[..., 0]
         if mode in ('RGB', 'RGBA'):
-            return np.any(np.asarray(img)[..., :3] > 0, axis=-1).astype(np.uint8)
+            return np.asarray(img)[..., :3]
         raise ValueError(
             f'LoadClipMasks: mask "{path}" has the unsupported PNG mode {mode!r} for binary masks '
             f'(supported: {self._BINARY_VALUE_MODES + ("LA", "RGB", "RGBA")})')
+
+    def _rule_of(self, results: dict) -> str:
+        """The concrete binarisation rule for this clip (resolves 'legacy' by ``results['subset']``)."""
+        if self.binarize != 'legacy':
+            return self.binarize
+        subset = results.get('subset')
+        if subset not in LEGACY_BINARIZE:
+            raise ValueError(
+                f'LoadClipMasks(binarize="legacy"): clip "{results.get("vid")}" has subset '
+                f'{subset!r}; "legacy" picks the official decoding from results["subset"] '
+                f'{LEGACY_BINARIZE}. Set binarize to "legacy_s4", "legacy_ms3" or "nonzero".')
+        return LEGACY_BINARIZE[subset]
+
+    def _decode_binary(self, img: Image.Image, path: str, rule: str) -> np.ndarray:
+        """Binarise ``img`` by ``rule``; returns uint8 0 / 1 ``[H, W]``."""
+        name = type(self).__name__
+        if rule == 'legacy_s4':
+            # PIL's defaults (Floyd-Steinberg dithering), exactly as the official S4 loader
+            mask = np.asarray(_pil_convert(img, '1', path, name), dtype=np.uint8)
+            levels = np.asarray(_pil_convert(img, 'L', path, name))
+            consequence = ('PIL convert("1"), as the official S4 loader, dithers grey levels '
+                           '(Floyd-Steinberg), so grey areas become a mix of foreground and background')
+        elif rule == 'legacy_ms3':
+            levels = np.asarray(_pil_convert(img, 'P', path, name))
+            mask = (levels >= 128).astype(np.uint8)
+            consequence = ('the official MS3 loader uses index / 255 as a soft target; here index >= '
+                           '128 is foreground and the rest background')
+        else:
+            levels = self._nonzero_values(img, path)
+            mask = (levels > 0).astype(np.uint8)
+            if mask.ndim == 3:
+                mask = mask.any(axis=-1).astype(np.uint8)
+            consequence = ('every non-zero value is foreground; the official loaders (binarize='
+                           '"legacy") decode such a mask differently')
+        self._report_levels(levels, path, rule, consequence)
+        return mask
+
+    def _report_levels(self, levels: np.ndarray, path: str, rule: str, consequence: str) -> None:
+        """Warn (once per instance) when the values thresholded are not only 0 and 255."""
+        if self._reported_levels:
+            return
+        values = np.unique(levels)
+        if np.isin(values, (0, 255)).all():
+            return
+        self._reported_levels = True
+        shown = ', '.join(str(int(v)) for v in values[:8]) + (', ...' if values.size > 8 else '')
+        what = {'legacy_s4': 'grey levels', 'legacy_ms3': 'palette indices (convert("P"))'}.get(
+            rule, 'values')
+        print_log(
+            f'{type(self).__name__}(binarize={self.binarize!r}): mask "{path}" is not strictly '
+            f'two-level: its {what} are {{{shown}}} ({values.size} distinct), not only 0 and 255; '
+            f'rule {rule!r}: {consequence}. Further such masks are not reported by this transform.',
+            logger='current',
+            level=logging.WARNING)
 
     def _lookup_table(self, palette: Sequence[Sequence[int]]) -> Dict[int, int]:
         key = tuple(tuple(int(v) for v in c) for c in palette)
@@ -251,6 +385,7 @@ class LoadClipMasks(BaseTransform):
         vid = results.get('vid')
         paths = _check_paths_and_flags(results, 'mask_paths', 'gt_flags', name)
         lut = self._resolve_palette(results) if self.mode == 'palette' else None
+        rule = self._rule_of(results) if self.mode == 'binary' else None
         target: Optional[Tuple[int, int]] = None
         if results.get('frames') is not None:
             target = tuple(results['frames'].shape[1:3])
@@ -264,7 +399,7 @@ class LoadClipMasks(BaseTransform):
                 with Image.open(io.BytesIO(content)) as img:
                     img.load()
                     if self.mode == 'binary':
-                        mask = self._decode_binary(img, path)
+                        mask = self._decode_binary(img, path, rule)
                     else:
                         mask = self._decode_palette(img, path, lut)
             except (OSError, SyntaxError) as e:  # PIL's errors for unreadable images
@@ -291,6 +426,7 @@ class LoadClipMasks(BaseTransform):
 
     def __repr__(self) -> str:
         return (
-            f'{type(self).__name__}(mode={self.mode!r}, resize_to_frame={self.resize_to_frame}, '
+            f'{type(self).__name__}(mode={self.mode!r}, binarize={self.binarize!r}, '
+            f'resize_to_frame={self.resize_to_frame}, '
             f'ignore_index={self.ignore_index}, palette='
             f'{"given" if self.palette is not None else "from results / built-in"})')

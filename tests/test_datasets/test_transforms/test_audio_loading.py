@@ -111,6 +111,14 @@ def test_wav_too_short(tmp_path):
         LoadClipAudio(source='wav', pad_mode='repeat_last')(dict(num_frames=5, audio_wav_path=path))
 
 
+@pytest.mark.parametrize('pad_mode', ['repeat_last', 'zeros'])
+def test_header_only_wav_is_an_error_not_silence(tmp_path, pad_mode):
+    path = str(tmp_path / 'header_only.wav')
+    sf.write(path, np.zeros((0, 2), np.int16), SR, subtype='PCM_16')
+    with pytest.raises(ValueError, match=r'header_only\.wav.*no samples'):
+        LoadClipAudio(source='wav', pad_mode=pad_mode)(dict(num_frames=5, audio_wav_path=path))
+
+
 def test_silent_wav_is_log_offset(tmp_path):
     path = str(tmp_path / 'silent.wav')
     sf.write(path, np.zeros(2 * SR, np.int16), SR, subtype='PCM_16')

@@ -294,3 +294,180 @@ def test_masks_without_frames_take_first_mask_size(tmp_path):
     masks = LoadClipMasks()(results)['gt_masks']
     assert masks.shape == (2, H, W) and (masks[0] == 255).all()
     assert osp.basename(path) == 'm.png'
+
+
+# ----------------------------------------------------------------------------- official (legacy) mask decoding
+@pytest.fixture
+def warnings_log():
+    """Messages of WARNING level logged through the current MMLogger while the test runs."""
+    import logging
+
+    from mmengine.logging import MMLogger
+
+    records = []
+
+    class _Keep(logging.Handler):
+
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    logger = MMLogger.get_current_instance()
+    handler = _Keep(level=logging.WARNING)
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+
+
+def _grey_mask(path, values):
+    Image.fromarray(np.asarray(values, np.uint8), mode='L').save(path)
+    return str(path)
+
+
+def _mask_results(paths, subset=None):
+    results = dict(vid='c', num_frames=len(paths), mask_paths=list(paths), gt_flags=[True] * len(paths))
+    if subset is not None:
+        results['subset'] = subset
+    return results
+
+
+def _official_s4(path):
+    # avs_scripts/avs_s4/dataloader.py: Image.open(path).convert('1') then ToTensor -> 0 / 1
+    return np.asarray(Image.open(path).convert('1')).astype(np.uint8)
+
+
+def _official_ms3(path):
+    # avs_scripts/avs_ms3/dataloader.py: Image.open(path).convert('P') then ToTensor -> index / 255
+    return np.asarray(Image.open(path).convert('P')).astype(np.float64) / 255.0
+
+
+def test_legacy_s4_equals_pil_convert_1_with_its_dithering(tmp_path):
+    rng = np.random.default_rng(4)
+    grey = _grey_mask(tmp_path / 'grey.png', np.full((H, W), 128))
+    noisy = _grey_mask(tmp_path / 'noisy.png', rng.integers(0, 256, (H, W)))
+    rgb = np.zeros((H, W, 3), np.uint8)
+    rgb[:, W // 2:] = (255, 0, 0)  # red foreground: grey level 76 for PIL
+    colour = _save_rgb(tmp_path / 'red.png', rgb)
+    paths = [grey, noisy, colour]
+    masks = LoadClipMasks(binarize='legacy_s4')(_mask_results(paths))['gt_masks']
+    for t, path in enumerate(paths):
+        np.testing.assert_array_equal(masks[t], _official_s4(path))
+    # dithering, not a plain threshold: a uniform grey of 128 becomes a pattern of both values
+    assert 0 < masks[0].mean() < 1
+    assert not np.array_equal(masks[1], (np.asarray(Image.open(noisy)) >= 128).astype(np.uint8))
+
+
+def test_nonzero_background_legacy_s4_versus_nonzero(tmp_path):
+    truth = _truth(7)
+    path = _grey_mask(tmp_path / 'bg1.png', np.where(truth, 255, 1))  # background stored as 1
+    legacy = LoadClipMasks(binarize='legacy_s4')(_mask_results([path]))['gt_masks'][0]
+    np.testing.assert_array_equal(legacy, truth.astype(np.uint8))
+    nonzero = LoadClipMasks(binarize='nonzero')(_mask_results([path]))['gt_masks'][0]
+    assert nonzero.all()  # the value > 0 rule: everything is foreground
+
+
+@pytest.mark.parametrize('kind', ['L255', 'Lbg1', 'Lgrey', 'RGB', 'P01'])
+def test_legacy_ms3_equals_pil_convert_p_over_255(tmp_path, kind):
+    truth = _truth(8)
+    if kind == 'L255':
+        path = _grey_mask(tmp_path / 'm.png', truth * 255)
+    elif kind == 'Lbg1':
+        path = _grey_mask(tmp_path / 'm.png', np.where(truth, 255, 1))
+    elif kind == 'Lgrey':
+        path = _grey_mask(tmp_path / 'm.png', np.random.default_rng(9).integers(0, 256, (H, W)))
+    elif kind == 'RGB':  # white on black, stored as RGB: PIL maps white to web-palette index 225
+        path = _save_rgb(tmp_path / 'm.png', np.repeat((truth * 255).astype(np.uint8)[..., None], 3, -1))
+    else:  # indices 0 / 1 with black / white colours: the official target is 1 / 255
+        path = _save_binary(tmp_path / 'm.png', truth, 'P')
+    official = _official_ms3(path)
+    mask = LoadClipMasks(binarize='legacy_ms3')(_mask_results([path]))['gt_masks'][0]
+    np.testing.assert_array_equal(mask, (official > 0.5).astype(np.uint8))
+    if kind in ('L255', 'Lbg1'):
+        assert set(np.unique(official)) <= {0.0, 1.0, 1 / 255}
+        np.testing.assert_array_equal(mask, truth.astype(np.uint8))
+    if kind == 'P01':
+        assert not mask.any()  # 1 / 255 is (almost) background for the official loss and metric
+
+
+def test_legacy_picks_the_subset_rule(tmp_path):
+    # palette indices 0 / 1 coloured black / white: S4 (convert('1')) sees white, MS3 sees 1 / 255
+    truth = _truth(10)
+    img = Image.fromarray(truth.astype(np.uint8), mode='P')
+    img.putpalette([0, 0, 0, 255, 255, 255] + [0] * (254 * 3))
+    path = str(tmp_path / 'p.png')
+    img.save(path)
+    transform = LoadClipMasks(binarize='legacy')
+    s4 = transform(_mask_results([path], subset='s4'))['gt_masks'][0]
+    ms3 = transform(_mask_results([path], subset='ms3'))['gt_masks'][0]
+    np.testing.assert_array_equal(s4, _official_s4(path))
+    np.testing.assert_array_equal(s4, truth.astype(np.uint8))
+    np.testing.assert_array_equal(ms3, (_official_ms3(path) > 0.5).astype(np.uint8))
+    assert not ms3.any()
+    with pytest.raises(ValueError, match=r'legacy.*avss.*legacy_s4'):
+        transform(_mask_results([path], subset='avss'))
+    with pytest.raises(ValueError, match='subset'):
+        transform(_mask_results([path]))
+
+
+def test_not_two_level_mask_is_reported_once_per_instance(tmp_path, warnings_log):
+    clean = _grey_mask(tmp_path / 'clean.png', _truth(11) * 255)
+    grey1 = _grey_mask(tmp_path / 'grey1.png', np.where(_truth(12), 200, 0))
+    grey2 = _grey_mask(tmp_path / 'grey2.png', np.where(_truth(13), 255, 3))
+    transform = LoadClipMasks(binarize='legacy_s4')
+    transform(_mask_results([clean]))
+    assert warnings_log == []
+    transform(_mask_results([clean, grey1, grey2]))
+    transform(_mask_results([grey2]))
+    assert len(warnings_log) == 1
+    assert 'grey1.png' in warnings_log[0] and '200' in warnings_log[0]
+    assert 'two-level' in warnings_log[0] and 'legacy_s4' in warnings_log[0]
+    LoadClipMasks(binarize='nonzero')(_mask_results([grey2]))  # another instance reports again
+    assert len(warnings_log) == 2 and 'grey2.png' in warnings_log[1]
+
+
+def test_binarize_argument_validation():
+    with pytest.raises(ValueError, match='binarize'):
+        LoadClipMasks(binarize='otsu')
+    with pytest.raises(ValueError, match='binarize'):
+        LoadClipMasks(mode='palette', binarize='nonzero')
+    assert LoadClipMasks().binarize == 'nonzero'
+    assert "binarize='legacy'" in repr(LoadClipMasks(binarize='legacy'))
+
+
+# ----------------------------------------------------------------------------- EXIF orientation
+def _save_with_orientation(path, array, fmt, orientation):
+    exif = Image.Exif()
+    exif[0x0112] = orientation  # Orientation
+    Image.fromarray(array, mode='RGB').save(path, format=fmt, exif=exif.tobytes())
+    assert Image.open(path).getexif().get(0x0112) == orientation
+    return str(path)
+
+
+@pytest.mark.parametrize('backend', ['cv2', 'pillow'])
+@pytest.mark.parametrize('fmt', ['JPEG', 'PNG'])
+@pytest.mark.parametrize('orientation', [6, 3])
+def test_frames_ignore_exif_orientation_like_the_official_loader(tmp_path, backend, fmt,
+                                                                 orientation):
+    rng = np.random.default_rng(orientation)
+    # smooth content so that JPEG decoders agree closely; H != W so that a rotation changes the shape
+    yy, xx = np.mgrid[0:H, 0:W]
+    array = np.stack([xx * 30, yy * 40, (xx + yy) * 15], -1).astype(np.uint8)
+    array[0, 0] = rng.integers(0, 256, 3)
+    path = _save_with_orientation(tmp_path / f'f.{fmt.lower()}', array, fmt, orientation)
+    mask = _save_binary(tmp_path / 'm.png', _truth(), 'L255')  # W x H like the stored frame
+    results = dict(
+        vid='exif', num_frames=1, frame_paths=[path], frame_flags=[True], mask_paths=[mask],
+        gt_flags=[True])
+    out = LoadClipMasks()(LoadClipFrames(imdecode_backend=backend)(results))
+    official = np.asarray(Image.open(path).convert('RGB'))  # PIL does not apply the tag
+    assert official.shape == (H, W, 3)
+    assert out['frames'].shape == (1, H, W, 3) and out['img_shape'] == (H, W)
+    if fmt == 'PNG' or backend == 'pillow':
+        np.testing.assert_array_equal(out['frames'][0], official)
+    else:  # two JPEG decoders (OpenCV's and PIL's libjpeg) may differ by a grey level
+        assert np.abs(out['frames'][0].astype(int) - official).max() <= 2
+    assert out['gt_masks'].shape == (1, H, W)
+
+
+def test_frame_decoder_validation():
+    with pytest.raises(ValueError, match='imdecode_backend'):
+        LoadClipFrames(imdecode_backend='turbojpeg')
