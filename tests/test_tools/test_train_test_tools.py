@@ -6,6 +6,7 @@ import json
 import os
 import os.path as osp
 import shutil
+import socket
 import subprocess
 import sys
 from typing import Dict, List, Optional
@@ -168,6 +169,13 @@ def test_unknown_registered_type_is_named(s4_root: str) -> None:
         MODELS.build(cfg.model)
 
 
+def _free_port() -> int:
+    """A TCP port that is free on this machine now (for torchrun's rendezvous)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 def _weights_after_one_epoch(work_dir: str, data_root: str, nproc: int) -> Dict[str, torch.Tensor]:
     # BCE only, plain SGD and no BatchNorm (per-process batch statistics differ from the whole batch's;
     # SyncBN needs GPUs): the DDP gradient (mean over ranks of per-rank means over equal-sized halves)
@@ -189,7 +197,7 @@ def _weights_after_one_epoch(work_dir: str, data_root: str, nproc: int) -> Dict[
     else:
         proc = run_tool(['bash', 'tools/dist_train.sh', cfg, str(nproc), '--work-dir', work_dir,
                          '--cfg-options', *opts],
-                        extra_env={'PYTHON': sys.executable, 'PORT': '29517'})
+                        extra_env={'PYTHON': sys.executable, 'PORT': str(_free_port())})
     assert_ok(proc)
     log = proc.stdout + proc.stderr
     return load_state(osp.join(work_dir, 'epoch_1.pth')), log
