@@ -1,4 +1,4 @@
-"""Tests of tools/dataset_converters/generate_captions.py and its backends (mmavs.datasets.captioners)."""
+"""Tests of tools/dataset_converters/generate_captions.py and its backends (mmavs.captioning)."""
 import csv
 import importlib.util
 import json
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from mmavs.datasets import AVSSDataset, MS3Dataset, S4Dataset
-from mmavs.datasets.captioners import (BaseCaptioner, ImportCaptioner, LocalModelCaptioner,
-                                       build_captioner, compose_captions, generate_caption_file)
+from mmavs.captioning import (BaseCaptioner, ImportCaptioner, LocalModelCaptioner, build_captioner,
+                              compose_captions, generate_caption_file)
 
 TOOL = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'dataset_converters',
                 'generate_captions.py')
