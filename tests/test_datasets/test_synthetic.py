@@ -412,7 +412,7 @@ def test_category_looks_are_unique_and_survive_downscaling(vocabulary):
 _AUDIO_WORDS = re.compile(
     r'\b(silent|silence|sounding|sounds?|heard|hears?|hearing|noise|noisy|quiet|audible|loud|louder|'
     r'making|audio|voice|listen\w*)\b')
-#: 3x3 position phrases of the captions (row, col), the spec of :mod:`.captions`.
+#: 3x3 position phrases of the captions (row, col), the spec of :mod:`.caption_text`.
 _REGION = {
     (0, 0): 'at the top left',
     (0, 1): 'at the top',
