@@ -4,6 +4,9 @@ Each registry is a child of the MMEngine root registry of the same name, so that
 mmavs components when ``default_scope='mmavs'`` and falls back to MMEngine's (and, with the ``mmseg.``
 prefix, mmsegmentation's) components otherwise. ``locations`` makes the registries import the modules
 that register into them lazily, the first time a type is looked up.
+
+:data:`CAPTIONERS` (the offline caption backends of :mod:`mmavs.captioning`) has no MMEngine counterpart:
+it is a root registry of the ``mmavs`` scope.
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -77,3 +80,6 @@ VISBACKENDS = Registry(
 LOG_PROCESSORS = Registry(
     'log_processor',
     parent=MMENGINE_LOG_PROCESSORS)
+
+#: Caption backends of ``tools/dataset_converters/generate_captions.py`` (``--backend`` = registered name).
+CAPTIONERS = Registry('captioner', scope='mmavs', locations=['mmavs.captioning'])

@@ -11,7 +11,7 @@ from mmengine.logging import print_log
 
 from mmavs.registry import DATASETS
 from .base_dataset import AVSBaseDataset, read_csv_rows, voc_palette
-from .captions import CAPTION_FILES
+from .caption_file import CAPTION_FILES
 
 LABEL_TYPES: Tuple[str, ...] = ('v1s', 'v1m', 'v2')
 CSV_COLUMNS: Tuple[str, ...] = ('vid', 'uid', 's_min', 's_sec', 'a_obj', 'split', 'label')

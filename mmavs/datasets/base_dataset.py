@@ -24,8 +24,9 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from mmavs.registry import TRANSFORMS
-from .captions import (clip_caption_info, default_segment_window, load_caption_file,
-                       num_real_frames, resolve_caption_path)
+from .caption_file import (clip_caption_info, load_caption_file, num_real_frames,
+                           resolve_caption_path)
+from .caption_windows import default_segment_window
 
 SPLITS: Tuple[str, ...] = ('train', 'val', 'test')
 

@@ -4,7 +4,7 @@ from typing import Dict, List
 
 from mmavs.registry import DATASETS
 from .base_dataset import AVSBaseDataset, read_csv_rows
-from .captions import CAPTION_FILES
+from .caption_file import CAPTION_FILES
 
 
 @DATASETS.register_module()

@@ -1,4 +1,4 @@
-"""Tests of tools/dataset_converters/generate_captions.py and its backends (mmavs.datasets.captioners)."""
+"""Tests of tools/dataset_converters/generate_captions.py and its backends (mmavs.captioning)."""
 import csv
 import importlib.util
 import json
@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 from mmavs.datasets import AVSSDataset, MS3Dataset, S4Dataset
-from mmavs.datasets.captioners import (BaseCaptioner, ImportCaptioner, LocalModelCaptioner,
-                                       build_captioner, compose_captions, generate_caption_file)
+from mmavs.captioning import (BaseCaptioner, ImportCaptioner, LocalModelCaptioner, build_captioner,
+                              captioner_names, compose_captions, generate_caption_file)
+from mmavs.datasets.caption_windows import segment_windows
+from mmavs.registry import CAPTIONERS
 
 TOOL = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'dataset_converters',
                 'generate_captions.py')
@@ -153,6 +155,37 @@ def test_tool_argument_errors(s4_root):
         _tool().parse_args(['--subset', 's4', '--data-root', s4_root, '--backend', 'import'])
     with pytest.raises(SystemExit):
         _tool().parse_args(['--subset', 's4', '--data-root', s4_root, '--backend', 'local-model'])
+
+
+def test_a_registered_backend_is_offered_by_the_tool(s4_root, tmp_path):
+    name = 'test-constant'
+
+    @CAPTIONERS.register_module(name=name)
+    class ConstantCaptioner(BaseCaptioner):
+
+        def __init__(self, text: str) -> None:
+            self.text = text
+
+        def caption_clip(self, clip):
+            count = len(clip.frame_paths)
+            return dict(video=self.text, segments=[self.text] * len(segment_windows(count, clip.window)),
+                        frames=[f'{self.text} {t}' for t in range(count)])
+
+    tool = _tool()
+    out = str(tmp_path / 'caps.json')
+    try:
+        assert name in captioner_names()
+        tool.main(['--subset', 's4', '--data-root', s4_root, '--out', out, '--backend', name,
+                   '--backend-args', 'text=hello'])
+    finally:
+        CAPTIONERS.module_dict.pop(name)
+    written = _read(out)
+    assert written and all(entry == dict(video='hello', segments=['hello'] * 2,
+                                         frames=[f'hello {t}' for t in range(5)])
+                           for entry in written.values())
+    assert name not in captioner_names()
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--subset', 's4', '--data-root', s4_root, '--backend', name])
 
 
 # ----------------------------------------------------------------------------- resuming

@@ -13,16 +13,19 @@ Examples::
 The output (default: the subset's caption file in ``--data-root``: ``s4_captions.json``,
 ``ms3_captions.json`` or ``captions.json``) is rewritten atomically every ``--save-every`` clips; clips
 already in it are kept, so an interrupted run is resumed by running the same command again
-(``--overwrite`` starts over).
+(``--overwrite`` starts over). Any other backend registered in ``mmavs.registry.CAPTIONERS`` (by a module
+of :mod:`mmavs.captioning`) is offered too, with ``--backend-args KEY=VALUE ...`` as its constructor
+arguments.
 """
 import argparse
 import sys
 from typing import List, Optional
 
+from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 
-from mmavs.datasets.captioners import CAPTIONERS, build_captioner, generate_caption_file
-from mmavs.datasets.captions import CAPTION_FILES
+from mmavs.captioning import build_captioner, captioner_names, generate_caption_file
+from mmavs.datasets.caption_file import CAPTION_FILES
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -32,13 +35,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--data-root', required=True, help='data root, as in the dataset config')
     parser.add_argument('--out', default=None,
                         help='output JSON (default: the subset\'s caption file in --data-root)')
-    parser.add_argument('--backend', choices=sorted(CAPTIONERS), required=True)
+    parser.add_argument('--backend', choices=captioner_names(), required=True)
     parser.add_argument('--source', default=None, help='import backend: JSON or CSV of captions')
     parser.add_argument('--model-dir', default=None, help='local-model backend: saved model folder')
     parser.add_argument('--device', default='cpu', help='local-model backend: torch device')
     parser.add_argument('--batch-size', type=int, default=8, help='local-model backend: frames/batch')
     parser.add_argument('--max-new-tokens', type=int, default=30, help='local-model backend')
     parser.add_argument('--num-beams', type=int, default=1, help='local-model backend')
+    parser.add_argument('--backend-args', nargs='+', action=DictAction, default=None,
+                        help='other registered backends: constructor arguments, KEY=VALUE ...')
     parser.add_argument('--splits', nargs='+', default=['train', 'val', 'test'],
                         choices=['train', 'val', 'test'])
     parser.add_argument('--segment-window', type=int, default=None,
@@ -64,7 +69,7 @@ def main(argv: Optional[List[str]] = None) -> None:
               MMLogger.get_instance(name, log_level='INFO'))
     if args.backend == 'import':
         captioner = build_captioner('import', source=args.source)
-    else:
+    elif args.backend == 'local-model':
         captioner = build_captioner(
             'local-model',
             model_dir=args.model_dir,
@@ -72,6 +77,8 @@ def main(argv: Optional[List[str]] = None) -> None:
             batch_size=args.batch_size,
             max_new_tokens=args.max_new_tokens,
             num_beams=args.num_beams)
+    else:
+        captioner = build_captioner(args.backend, **(args.backend_args or {}))
     dataset_kwargs = {} if args.max_frames is None else dict(max_frames=args.max_frames)
     captions = generate_caption_file(
         args.subset,

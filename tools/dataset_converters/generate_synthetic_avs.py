@@ -17,7 +17,7 @@ import os.path as osp
 from mmengine.logging import MMLogger
 
 from mmavs.datasets.synthetic import SUBSETS, generate_avsbench
-from mmavs.datasets.synthetic.captions import CAPTION_MODES
+from mmavs.datasets.synthetic.caption_text import CAPTION_MODES
 from mmavs.datasets.synthetic.file_io import write_json
 
 #: Sub-directory of ``--out`` that receives the AVSS layout.

@@ -11,7 +11,7 @@ Examples::
     # captions from the data roots of its train / val / test dataloaders
     python tools/misc/cache_text_embeddings.py --config configs/icf/icf_pvt_s4.py
 
-Caption JSON format (see mmavs.datasets.synthetic.captions)::
+Caption JSON format (see mmavs.datasets.caption_file and docs/captions.md)::
 
     {clip_id: {"video": str, "segments": [str, ...], "frames": [str, ...]}, ...}
 

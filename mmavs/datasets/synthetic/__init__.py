@@ -26,11 +26,13 @@ What the data is, and why a model needs the audio to solve it:
   AVSS uid) to ``{"video": str, "segments": [str, ...], "frames": [str, ...]}``: one caption per real
   frame, one per window of 3 consecutive real frames (``ceil(T/2)`` for S4 / MS3, ``ceil(T/4)`` for AVSS),
   describing only what is visible (objects, looks, positions, motion), like an image / video captioner's
-  captions: they never say which object sounds (:mod:`.captions`).
+  captions: they never say which object sounds (:mod:`.caption_text`).
 - **Deterministic**: the same arguments give byte-identical files; each clip has its own random stream,
   seeded by ``(seed, subset, split, clip index)``.
 """
-from .captions import clip_captions, segment_window, segment_windows
+from mmavs.utils.deprecation import warn_deprecated
+from ..caption_windows import default_segment_window, segment_windows
+from .caption_text import clip_captions
 from .categories import (AVSS_CLASSES, S4_CATEGORIES, CategoryStyle, avss_styles, build_styles, s4_styles)
 from .file_io import dump_tensor_pickle
 from .generator import AVSS_LABEL_TYPES, SUBSETS, generate_avsbench
@@ -44,3 +46,18 @@ __all__ = [
     'mix_clip_audio', 'SAMPLE_RATE', 'avss_palette', 'clip_captions', 'segment_window', 'segment_windows',
     'dump_tensor_pickle', 'S4_DIRNAME', 'MS3_DIRNAME', 's4_paths', 'ms3_paths', 'avss_paths'
 ]
+
+
+def segment_window(padded_frames: int, subset: str) -> int:
+    """Deprecated: :func:`mmavs.datasets.caption_windows.default_segment_window` (arguments swapped).
+
+    Args:
+        padded_frames (int): ``T`` after padding.
+        subset (str): ``'s4'``, ``'ms3'`` or ``'avss'``.
+
+    Returns:
+        int: ``default_segment_window(subset, padded_frames)``.
+    """
+    warn_deprecated('mmavs.datasets.synthetic.segment_window(padded_frames, subset)',
+                    'mmavs.datasets.caption_windows.default_segment_window(subset, num_frames)')
+    return default_segment_window(subset, padded_frames)

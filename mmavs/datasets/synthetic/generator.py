@@ -12,7 +12,7 @@ import numpy as np
 from mmengine.logging import MMLogger
 from mmengine.utils import ProgressBar
 
-from .captions import CAPTION_MODES, clip_captions
+from .caption_text import CAPTION_MODES, clip_captions
 from .categories import AVSS_CLASSES, S4_CATEGORIES, CategoryStyle, avss_styles, s4_styles
 from .file_io import write_csv, write_json
 from .layouts import (MS3_DIRNAME, NUM_FRAMES, S4_DIRNAME, manifest_entry, write_avss_clip,
@@ -143,7 +143,7 @@ def generate_avsbench(root: str,
         overwrite (bool): Replace existing output of this subset under ``root`` instead of raising.
         progress (bool): Show a progress bar.
         caption_mode (str): ``'visual'`` (default, what an image captioner sees) or ``'audio-visual'``
-            (captions also say what is heard; see :func:`~mmavs.datasets.synthetic.captions.clip_captions`).
+            (captions also say what is heard; see :func:`~mmavs.datasets.synthetic.caption_text.clip_captions`).
 
     Returns:
         list[dict]: One manifest entry per clip (see

@@ -39,7 +39,7 @@ class PackAVSInputs(BaseTransform):
     - ``data_samples.frame_flags`` / ``gt_flags``: BoolTensor ``[T]``;
     - ``data_samples.metainfo``: the ``meta_keys`` present in ``results``; ``flip`` is False when no
       flip transform ran; ``captions`` (MIT text, ``dict(video=str, segments=[str], frames=[str],
-      frame_segment=[int] * T)``, see :mod:`mmavs.datasets.captions`) whenever ``results`` holds
+      frame_segment=[int] * T)``, see :mod:`mmavs.datasets.caption_file`) whenever ``results`` holds
       ``captions`` (datasets with ``with_text=True``), whatever ``meta_keys`` says.
 
     Args:

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from mmavs.datasets import AVSSDataset, MS3Dataset, S4Dataset
-from mmavs.datasets.captions import (CAPTION_FILES, default_segment_window, dump_caption_file,
-                                     frame_segment_index, load_caption_file, segment_windows)
+from mmavs.datasets.caption_file import CAPTION_FILES, dump_caption_file, load_caption_file
+from mmavs.datasets.caption_windows import (default_segment_window, frame_segment_index,
+                                            segment_windows)
 from mmavs.datasets.transforms import LoadClipAudio, LoadClipFrames, PackAVSInputs
 
 
