@@ -1,16 +1,20 @@
 """Common base of the AVSBench datasets (S4, MS3, AVSS).
 
 A sample is one clip. :meth:`AVSBaseDataset.load_data_list` reads the metadata csv of the official
-layout, keeps the rows of the requested split, turns each into a ``data_info`` dict (see
-``/work/CONTRACT.md``: ``vid``, ``subset``, ``split``, ``num_frames``, ``frame_paths``, ``mask_paths``,
-``frame_flags``, ``gt_flags``, ``audio_wav_path``, ``audio_pkl_path``, ``audio_source``,
-``num_classes`` and ``category`` / ``label_type``) and checks at load time that the files of every
-clip exist, so that a broken copy of the data fails at start-up with the clip and the file named instead
+layout, keeps the rows of the requested split, turns each into a ``data_info`` dict and checks at load
+time that the files of every clip exist, so that a broken copy of the data fails at start-up with the clip and the file named instead
 of in the middle of an epoch. The audio check follows what the pipeline reads (see
 :func:`pipeline_audio_readers`): with ``LoadClipAudio(source='pkl')`` every clip's ``.pkl`` must exist,
 whether or not its ``.wav`` does. The checks use ``os.path`` on the local file system; for the full S4
 split (3452 clips, about 20k files) they take well under a second. They can be turned off with
 ``check_files=False`` (AVSS still lists each clip's folders, because it counts the frames there).
+
+A ``data_info`` holds: ``vid`` (clip id), ``subset`` (``'s4'`` / ``'ms3'`` / ``'avss'``), ``split``,
+``num_frames`` ``T``, ``frame_paths`` / ``mask_paths`` (``T`` paths, None for padded frames or frames
+without ground truth), ``frame_flags`` / ``gt_flags`` (``T`` bools: real frame, has ground truth),
+``audio_wav_path`` / ``audio_pkl_path`` (None when absent), ``audio_source`` (the ``vid`` whose audio is
+used: the clip's own unless audio is shuffled), ``num_classes``, and ``category`` (S4) or ``label_type``
+(AVSS); with ``with_text`` also ``captions``.
 """
 import copy
 import csv
@@ -251,7 +255,7 @@ class AVSBaseDataset(BaseDataset):
             key that the layout does not have at all (AVSS has no ``.pkl``) is an error even with
             ``check_files=False``. Every clip is checked before audio shuffling, so donors' files are
             covered too. Paths of files that are not required and do not exist are set to None.
-        with_text (bool): Load the MIT captions of every clip (format: :mod:`mmavs.datasets.captions`,
+        with_text (bool): Load the MIT captions of every clip (format: :mod:`mmavs.datasets.caption_file`,
             ``docs/captions.md``) into ``data_info['captions']`` = ``dict(video=str, segments=[str],
             frames=[str], frame_segment=[int] * T)`` (``frame_segment``: segment index of each frame,
             -1 for padded frames). A missing file, a clip without captions or wrong caption counts raise
