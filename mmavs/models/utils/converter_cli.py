@@ -4,7 +4,7 @@ from typing import List, Optional
 
 from mmengine.logging import MMLogger
 
-from .checkpoint_loading import convert_file
+from .checkpoint_converter import convert_file
 
 
 def run_converter(target: str, description: str, argv: Optional[List[str]] = None) -> int:
