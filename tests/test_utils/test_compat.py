@@ -132,7 +132,8 @@ def test_custom_statistic_methods_still_pickle_after_the_patch(monkeypatch):
     monkeypatch.setattr(HistoryBuffer, '__getstate__', _getstate_mmengine_0_10_7)
     compat.patch_history_buffer_pickling()
     buffer = HistoryBuffer()
-    buffer._statistics_methods['median'] = len  # a user-registered statistic (any picklable callable)
+    # a user-registered statistic (HistoryBuffer.register_statistics writes this class-level dict)
+    monkeypatch.setitem(HistoryBuffer._statistics_methods, 'median', len)
     state = HistoryBuffer.__getstate__(buffer)
     assert state['statistics_methods'] == {'median': len}
 

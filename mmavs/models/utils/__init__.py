@@ -27,6 +27,7 @@ _CONVERTER_NAMES = ('build_target_module', 'check_hash_prefix', 'convert_file', 
 
 
 def __getattr__(name: str) -> Any:
+    """Import :mod:`.checkpoint_converter` on first access to one of its names (PEP 562)."""
     if name in _CONVERTER_NAMES:
         return getattr(importlib.import_module(f'{__name__}.checkpoint_converter'), name)
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
