@@ -1,4 +1,4 @@
-"""Tests of mmavs.models.utils.checkpoint_loading: official checkpoints -> mmavs modules.
+"""Tests of the pretrained checkpoint loading of mmavs.models.utils: official checkpoints -> mmavs modules.
 
 The official state dicts are built here from the published architectures (key names and shapes of
 whai362/PVT ``pvt_v2.py``, torchvision ``resnet50``, torchvggish ``VGGish`` and OpenAI CLIP), and the

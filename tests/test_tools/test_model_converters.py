@@ -1,4 +1,4 @@
-"""Tests of tools/model_converters/{pvt_v2,resnet,vggish,clip}.py (official checkpoint -> mmavs file)."""
+"""Tests of tools/model_converters (convert.py --family and the per-family wrappers): official -> mmavs file."""
 import hashlib
 import importlib.util
 import os.path as osp
@@ -153,3 +153,36 @@ def test_clip_converter_reads_torchscript_and_drops_the_image_tower(tmp_path) ->
     encoder.init_weights()
     for k, v in encoder.state_dict().items():
         assert torch.equal(v, sd[k]), k
+
+
+def test_one_command_converts_every_family(tmp_path) -> None:
+    convert = _tool('convert')
+    sources = {'pvt_v2': (official_pvt_v2(**PVT_B0), 'pvt_v2'),
+               'resnet': (official_resnet50(), 'torchvision_resnet'),
+               'vggish': (official_vggish((4, ) * 6, (8, 8, 8)), 'torchvggish'),
+               'clip': (official_clip(), 'openai_clip')}
+    for family, (sd, source_family) in sources.items():
+        src, dst = str(tmp_path / f'{family}.pth'), str(tmp_path / f'{family}_mmavs.pth')
+        torch.save(sd, src)
+        assert convert.main(['--family', family, src, dst]) == 0
+        meta = torch.load(dst, weights_only=True)['meta']
+        assert meta['source_family'] == source_family and meta['target'] == ('clip_text' if family == 'clip'
+                                                                              else family)
+    with pytest.raises(SystemExit):
+        convert.main(['--family', 'pvt_v1', src, dst])
+    with pytest.raises(SystemExit):  # --family is required
+        convert.main([src, dst])
+
+
+def test_the_per_family_scripts_are_the_single_command(tmp_path) -> None:
+    src = str(tmp_path / 'resnet.pth')
+    torch.save(official_resnet50(), src)
+    a, b = str(tmp_path / 'a.pth'), str(tmp_path / 'b.pth')
+    _tool('resnet').main([src, a])
+    _tool('convert').main(['--family', 'resnet', src, b])
+    sa, sb = torch.load(a, weights_only=True), torch.load(b, weights_only=True)
+    assert sa['meta'] == sb['meta'] and sa['state_dict'].keys() == sb['state_dict'].keys()
+    assert all(torch.equal(sa['state_dict'][k], sb['state_dict'][k]) for k in sa['state_dict'])
+    for family in ('pvt_v2', 'resnet', 'vggish', 'clip'):
+        with open(osp.join(REPO, 'tools', 'model_converters', f'{family}.py')) as f:
+            assert f"main = family_main('{family}')" in f.read()

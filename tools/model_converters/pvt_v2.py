@@ -1,28 +1,16 @@
 """Convert the official PVT-v2 checkpoint (pvt_v2_b0..b5.pth, whai362/PVT) to the mmavs layout.
 
-Usage: ``python tools/model_converters/pvt_v2.py SRC DST [--no-hash-check]``
-
-The checkpoint is read safely (``torch.load(weights_only=True)``), its family is verified, the
-keys are converted in memory (see ``mmavs.models.utils.checkpoint_loading``), checked to load strictly into
-the matching mmavs module, and written as ``{'state_dict', 'meta'}`` to DST. Keys that mmavs does not use
-(e.g. classifier heads) are listed in ``meta['dropped']``. Configs accept the output or the official file
-in ``init_cfg=dict(type='Pretrained', checkpoint=...)``; see ``docs/model_zoo.md``.
+Usage: ``python tools/model_converters/pvt_v2.py SRC DST [--no-hash-check]``, the same as
+``python tools/model_converters/convert.py --family pvt_v2 SRC DST [--no-hash-check]`` (kept for existing commands).
 """
 import os.path as osp
 import sys
-from typing import List, Optional
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
-from mmavs.models.utils.converter_cli import run_converter  # noqa: E402
+from mmavs.models.utils.converter_cli import family_main  # noqa: E402
 
-TARGET = 'pvt_v2'
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    """Run the conversion; returns the process exit code."""
-    return run_converter(TARGET, __doc__.splitlines()[0], argv)
-
+main = family_main('pvt_v2')
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -6,7 +6,7 @@ import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 
-from mmavs.models.utils.checkpoint_loading import pretrained_init_cfg
+from mmavs.models.utils.pretrained_init import pretrained_init_cfg
 from mmavs.registry import MODELS
 
 #: Official VGGish sizes (torchvggish): conv widths and embedding MLP widths.
@@ -60,6 +60,10 @@ class AudioBackbone(BaseModule):
         - Output: ``[N, C]`` or ``[B, T, C]``, ``C = out_channels`` (or ``embed_dims[-1]`` without
           projection).
     """
+
+    #: Official checkpoint kind taken by ``init_cfg=dict(type='Pretrained', ...)`` (see
+    #: :mod:`mmavs.models.utils.pretrained_init`).
+    pretrained_kind = 'vggish'
 
     def __init__(self,
                  out_channels: Optional[int] = 256,

@@ -10,7 +10,7 @@ from mmseg.models.backbones.mit import TransformerEncoderLayer
 from mmseg.models.utils import PatchEmbed
 from torch import Tensor, nn
 
-from mmavs.models.utils.checkpoint_loading import pretrained_init_cfg
+from mmavs.models.utils.pretrained_init import pretrained_init_cfg
 from mmavs.registry import MODELS
 
 # Published PVT-v2 settings (Wang et al., "PVT v2", official ``pvt_v2.py``). Stage widths are
@@ -64,6 +64,10 @@ class PVTv2(MixVisionTransformer):
         init_cfg (dict, optional): MMEngine init config (e.g. ``Pretrained``).
         with_cp (bool): Gradient checkpointing. Defaults to False.
     """
+
+    #: Official checkpoint kind taken by ``init_cfg=dict(type='Pretrained', ...)`` (see
+    #: :mod:`mmavs.models.utils.pretrained_init`).
+    pretrained_kind = 'pvt_v2'
 
     def __init__(self,
                  embed_dims: int,
@@ -173,6 +177,9 @@ class VisualBackbone(BaseModule):
             ResNet file or its converted form and loads it strictly (see ``docs/model_zoo.md``).
             Defaults to None.
     """
+
+    #: The child that takes an official checkpoint (``load_pretrained(VisualBackbone(...), path)`` loads it).
+    pretrained_body = 'body'
 
     def __init__(self,
                  arch: str = 'pvt_v2_b5',

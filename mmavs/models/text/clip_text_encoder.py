@@ -22,7 +22,7 @@ State-dict layout (identical to the text part of an OpenAI CLIP / open_clip ``CL
 Mapping from a full CLIP checkpoint: drop the keys starting with ``visual.`` and the keys ``logit_scale``
 (and ``attn_mask`` if present; the causal mask here is a non-persistent buffer); all other keys load 1:1.
 For open_clip ``CustomTextCLIP`` checkpoints strip the prefix ``text.`` first. (Weight loading itself is
-done with ``init_cfg=dict(type='Pretrained', checkpoint=...)``, see ``mmavs.models.utils.checkpoint_loading``.)
+done with ``init_cfg=dict(type='Pretrained', checkpoint=...)``, see ``mmavs.models.utils.pretrained_init``.)
 """
 import hashlib
 import json
@@ -34,7 +34,7 @@ from mmengine.model import BaseModule
 # Safe after ``import mmavs`` (which any import of this module triggers first): mmcv._ext stand-in.
 from mmseg.models.text_encoder.clip_text_encoder import QuickGELU  # x * sigmoid(1.702 x), as OpenAI CLIP
 
-from mmavs.models.utils.checkpoint_loading import pretrained_init_cfg
+from mmavs.models.utils.pretrained_init import pretrained_init_cfg
 from mmavs.registry import MODELS
 
 #: OpenAI CLIP text towers share vocabulary and context length.
@@ -167,6 +167,10 @@ class CLIPCaptionEncoder(BaseModule):
             OpenAI / open_clip state dict (image tower dropped; see ``docs/model_zoo.md``).
             Without it the OpenAI CLIP initialisation is used.
     """
+
+    #: Official checkpoint kind taken by ``init_cfg=dict(type='Pretrained', ...)`` (see
+    #: :mod:`mmavs.models.utils.pretrained_init`).
+    pretrained_kind = 'clip_text'
 
     def __init__(self,
                  width: int = 512,
