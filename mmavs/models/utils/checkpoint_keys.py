@@ -65,6 +65,66 @@ FAMILY_NAMES: Dict[str, str] = {
 WRAPPER_PREFIX = 'module.'
 
 
+@dataclass
+class CheckpointMatch:
+    """How a checkpoint's state dict fits a model's.
+
+    Attributes:
+        missing (list[str]): Model keys that the checkpoint lacks.
+        unexpected (list[str]): Checkpoint keys that the model lacks.
+        mismatched (list[tuple[str, tuple, tuple]]): ``(key, checkpoint shape, model shape)`` of keys in
+            both with different shapes.
+        loaded (list[str]): Keys that fit (name and shape).
+
+    Lists keep the order of the state dicts (``missing``: the model's, the others: the checkpoint's).
+    """
+    missing: List[str] = field(default_factory=list)
+    unexpected: List[str] = field(default_factory=list)
+    mismatched: List[Tuple[str, Tuple[int, ...], Tuple[int, ...]]] = field(default_factory=list)
+    loaded: List[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """bool: Every model key is set from a checkpoint tensor of its shape and nothing is left over."""
+        return not (self.missing or self.unexpected or self.mismatched)
+
+    def describe(self) -> str:
+        """Counts and (up to 20 of each) names of the missing, unexpected and mis-shaped keys."""
+        parts = []
+        if self.missing:
+            parts.append(f'{len(self.missing)} missing key(s) (in the model, not in the checkpoint): '
+                         f'{short_list(self.missing)}')
+        if self.unexpected:
+            parts.append(f'{len(self.unexpected)} unexpected key(s) (in the checkpoint, not in the model): '
+                         f'{short_list(self.unexpected)}')
+        if self.mismatched:
+            parts.append(f'{len(self.mismatched)} shape mismatch(es): ' + short_list(
+                [f'{k} checkpoint {list(a)} vs model {list(b)}' for k, a, b in self.mismatched]))
+        return '; '.join(parts)
+
+
+def match_state_dicts(model_state: StateDict, checkpoint_state: StateDict) -> CheckpointMatch:
+    """Compare key names and shapes of a model's and a checkpoint's state dicts.
+
+    Args:
+        model_state (dict[str, Tensor]): ``model.state_dict()``.
+        checkpoint_state (dict[str, Tensor]): The checkpoint's state dict (prefixes already removed).
+
+    Returns:
+        CheckpointMatch: Missing, unexpected, mis-shaped and fitting keys.
+    """
+    match = CheckpointMatch()
+    for key, value in checkpoint_state.items():
+        if key not in model_state:
+            match.unexpected.append(key)
+        elif tuple(model_state[key].shape) != tuple(value.shape):
+            match.mismatched.append((key, tuple(value.shape), tuple(model_state[key].shape)))
+        else:
+            match.loaded.append(key)
+    match.missing = [k for k in model_state if k not in checkpoint_state]
+    return match
+
+
 def unknown_target_error(target: str) -> ValueError:
     """The error for a conversion target that is not a key of :data:`TARGET_FAMILIES`."""
     return ValueError(f'Unknown conversion target {target!r}; choose one of {tuple(TARGET_FAMILIES)}.')

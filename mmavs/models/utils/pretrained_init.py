@@ -37,7 +37,8 @@ from torch import nn
 
 from mmavs.registry import WEIGHT_INITIALIZERS
 from .checkpoint_file import load_state_dict_file, missing_file_message
-from .checkpoint_keys import MODEL_ZOO_DOC, StateDict, convert_checkpoint, short_list, strip_prefix
+from .checkpoint_keys import (MODEL_ZOO_DOC, StateDict, convert_checkpoint, match_state_dicts, short_list,
+                              strip_prefix)
 
 #: Module entries that official checkpoints do not provide and that may stay initialised, per target kind
 #: (regular expressions matched against the module's state-dict keys).
@@ -95,20 +96,15 @@ def load_state_dict_strict(module: nn.Module,
             unexpected / missing keys.
     """
     own = module.state_dict()
-    report = LoadReport()
-    for key, value in state_dict.items():
-        if key not in own:
-            report.unexpected.append(key)
-        elif tuple(own[key].shape) != tuple(value.shape):
-            raise ValueError(f'{source}: shape mismatch for {key!r}: checkpoint {tuple(value.shape)}, '
-                             f'{type(module).__name__} expects {tuple(own[key].shape)} (wrong architecture '
-                             f'variant?).')
-        else:
-            report.loaded.append(key)
+    match = match_state_dicts(own, state_dict)
+    if match.mismatched:
+        key, got, want = match.mismatched[0]
+        raise ValueError(f'{source}: shape mismatch for {key!r}: checkpoint {got}, {type(module).__name__} '
+                         f'expects {want} (wrong architecture variant?).')
+    report = LoadReport(loaded=match.loaded, unexpected=match.unexpected)
     patterns = [re.compile(p) for p in allowed_missing]
-    for key in own:
-        if key not in state_dict:
-            (report.allowed_missing if any(p.search(key) for p in patterns) else report.missing).append(key)
+    for key in match.missing:
+        (report.allowed_missing if any(p.search(key) for p in patterns) else report.missing).append(key)
     problems = []
     if report.unexpected:
         problems.append(f'{len(report.unexpected)} unexpected key(s) (not in {type(module).__name__}): '
