@@ -33,13 +33,17 @@ def data_opts(data_root: str, batch_size: int = 2, shuffle: bool = True) -> List
     return opts
 
 
-def run_tool(args: List[str], extra_env: Optional[Dict[str, str]] = None,
-             timeout: int = 900) -> subprocess.CompletedProcess:
+def tool_env(extra_env: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join([REPO] + [env['PYTHONPATH']] if env.get('PYTHONPATH') else [REPO])
     env.update(extra_env or {})
+    return env
+
+
+def run_tool(args: List[str], extra_env: Optional[Dict[str, str]] = None,
+             timeout: int = 900) -> subprocess.CompletedProcess:
     return subprocess.run(
-        args, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+        args, cwd=REPO, env=tool_env(extra_env), capture_output=True, text=True, timeout=timeout)
 
 
 def train(work_dir: str, data_root: str, *extra: str, cfg: str = TINY_CFG,
@@ -204,3 +208,41 @@ def test_dist_train_two_cpu_processes_matches_one_process(s4_root: str, tmp_path
     assert single.keys() == double.keys()
     max_diff = max((single[k].float() - double[k].float()).abs().max().item() for k in single)
     assert max_diff < 1e-4, max_diff
+
+
+# --- resuming and checkpoint safety (kill -9, moved and unusable work dirs) ---------------------------
+
+FAULT_DIR = osp.join(REPO, 'tests', 'data', 'fault_injection')
+FAULT_ENV = {'PYTHONPATH': f'{REPO}{os.pathsep}{FAULT_DIR}'}
+
+
+def fault_config(path: str, base: str, hook: str) -> str:
+    """Write a config at ``path``: ``base`` plus one hook of tests/data/fault_injection/fault_hooks.py."""
+    with open(path, 'w') as f:
+        f.write(f"_base_ = [{osp.join(REPO, base)!r}]\n"
+                "custom_imports = dict(imports=['fault_hooks'], allow_failed_imports=False)\n"
+                f"custom_hooks = [{hook}]\n")
+    return path
+
+
+def test_kill_while_writing_a_checkpoint_keeps_the_previous_one(trained: str, s4_root: str,
+                                                                tmp_path) -> None:
+    import signal
+    limit = osp.getsize(osp.join(trained, 'epoch_1.pth')) // 2
+    cfg = fault_config(str(tmp_path / 'fsize.py'), TINY_CFG,
+                       f"dict(type='FileSizeLimitAtSaveHook', save=2, limit_bytes={limit})")
+    work_dir = str(tmp_path / 'work')
+    # the kernel kills the process (SIGXFSZ) when the checkpoint of epoch 2 reaches half its size
+    proc = train(work_dir, s4_root, cfg=cfg, env=FAULT_ENV,
+                 opts=['train_cfg.max_epochs=2', 'default_hooks.checkpoint.interval=1',
+                       'default_hooks.checkpoint.max_keep_ckpts=1'])
+    assert proc.returncode == -signal.SIGXFSZ, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'Saving checkpoint at 2 epochs' in proc.stdout + proc.stderr
+    partial = [n for n in os.listdir(work_dir) if n.startswith('.epoch_2.pth.')]
+    assert len(partial) == 1 and osp.getsize(osp.join(work_dir, partial[0])) == limit
+    assert not osp.exists(osp.join(work_dir, 'epoch_2.pth'))
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        last = f.read().strip()
+    assert last == osp.join(work_dir, 'epoch_1.pth')
+    state = torch.load(last, map_location='cpu', weights_only=True)  # complete: it loads
+    assert state['meta']['epoch'] == 1 and 'optimizer' in state
