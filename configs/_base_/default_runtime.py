@@ -15,6 +15,8 @@ default_hooks = dict(
     # atomic writes; old / previous-best checkpoints deleted only after the new one is complete
     checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # RNG state in every checkpoint and re-established at the next epoch start: resuming is exact
+    rng_state=dict(type='RNGStateHook'),
 )
 
 vis_backends = [dict(type='LocalVisBackend')]

@@ -1,8 +1,10 @@
-"""Training-engine components: hooks, atomic checkpoint files."""
+"""Training-engine components: hooks, atomic checkpoint files, RNG state."""
 from .atomic_file import ATOMIC_BACKEND, AtomicLocalBackend, atomic_write, remove_stale_temp_files
 from .hooks import *  # noqa: F401,F403
+from .rng_state import capture_rng_state, restore_rng_state
 
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicLocalBackend', 'atomic_write', 'remove_stale_temp_files',
-    'AtomicCheckpointHook', 'write_last_checkpoint'
+    'AtomicCheckpointHook', 'RNGStateHook', 'RNG_STATE_KEY', 'write_last_checkpoint',
+    'capture_rng_state', 'restore_rng_state'
 ]

@@ -60,7 +60,7 @@ class RisingMetric(BaseMetric):
 
 def build_toy_runner(work_dir: str, max_epochs: int = 2, checkpoint: Optional[dict] = None,
                      resume: bool = False, load_from: Optional[str] = None,
-                     rng_state: Optional[dict] = None,
+                     rng_state: Optional[dict] = dict(type='RNGStateHook'),
                      val: bool = False, val_workers: int = 0) -> Runner:
     """A Runner in the ``mmavs`` scope with the mmavs checkpoint hook and (unless ``rng_state`` is None)
     the RNG state hook; with ``val``, validation after every epoch (``val_workers`` persistent workers)."""

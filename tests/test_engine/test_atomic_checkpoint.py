@@ -82,9 +82,10 @@ def test_checkpoint_hook_type_means_the_atomic_hook_in_mmavs_scope() -> None:
 
 
 @pytest.mark.parametrize('config', CONFIGS)
-def test_every_config_uses_the_atomic_checkpoint_hook(config: str) -> None:
+def test_every_config_uses_the_atomic_checkpoint_and_rng_hooks(config: str) -> None:
     hooks = Config.fromfile(osp.join(REPO, config)).default_hooks
     assert hooks.checkpoint.type == 'AtomicCheckpointHook'
+    assert hooks.rng_state.type == 'RNGStateHook'
 
 
 def _failing_torch_save(monkeypatch, should_fail):

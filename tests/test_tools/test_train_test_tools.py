@@ -212,6 +212,7 @@ def test_dist_train_two_cpu_processes_matches_one_process(s4_root: str, tmp_path
 
 # --- resuming and checkpoint safety (kill -9, moved and unusable work dirs) ---------------------------
 
+ICF_CFG = 'configs/icl/icl_tiny_synthetic_s4.py'
 FAULT_DIR = osp.join(REPO, 'tests', 'data', 'fault_injection')
 FAULT_ENV = {'PYTHONPATH': f'{REPO}{os.pathsep}{FAULT_DIR}'}
 
@@ -223,6 +224,38 @@ def fault_config(path: str, base: str, hook: str) -> str:
                 "custom_imports = dict(imports=['fault_hooks'], allow_failed_imports=False)\n"
                 f"custom_hooks = [{hook}]\n")
     return path
+
+
+def test_icf_resume_after_kill_equals_uninterrupted_run(s4_root: str, tmp_path) -> None:
+    # the ICF config's loader with 2 persistent workers, one iteration per epoch, a checkpoint after
+    # every epoch and validation right after it (validation draws from the RNG after the save)
+    opts = data_opts(s4_root) + [
+        'train_dataloader.batch_size=4', 'train_dataloader.num_workers=2',
+        'train_dataloader.persistent_workers=True', 'train_cfg.max_epochs=2', 'train_cfg.val_interval=1',
+        'default_hooks.checkpoint.interval=1']
+    full, killed = str(tmp_path / 'full'), str(tmp_path / 'killed')
+    kill_cfg = fault_config(str(tmp_path / 'kill.py'), ICF_CFG,
+                            "dict(type='SigkillAfterCheckpointHook', epoch=1)")
+    runs = [subprocess.Popen([sys.executable, 'tools/train.py', cfg, '--work-dir', work_dir,
+                              '--cfg-options', *opts],
+                             cwd=REPO, env=tool_env(FAULT_ENV), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+            for cfg, work_dir in ((ICF_CFG, full), (kill_cfg, killed))]  # both at once: faster
+    logs = [run.communicate(timeout=900)[0] for run in runs]
+    assert runs[0].returncode == 0, logs[0][-4000:]
+    assert 'Epoch(val) [1]' in logs[0]
+    assert runs[1].returncode == -9, logs[1][-4000:]  # kill -9 right after the first checkpoint
+    assert sorted(n for n in os.listdir(killed) if n.endswith('.pth')) == ['epoch_1.pth']
+
+    proc = run_tool([sys.executable, 'tools/train.py', ICF_CFG, '--work-dir', killed, '--resume',
+                     '--cfg-options', *opts])
+    assert_ok(proc)
+    assert 'resumed epoch: 1' in proc.stdout + proc.stderr
+    uninterrupted = load_state(osp.join(full, 'epoch_2.pth'))
+    resumed = load_state(osp.join(killed, 'epoch_2.pth'))
+    assert uninterrupted.keys() == resumed.keys()
+    differ = [k for k in uninterrupted if not torch.equal(uninterrupted[k], resumed[k])]
+    assert not differ, f'{len(differ)} of {len(resumed)} tensors differ, e.g. {differ[:5]}'
 
 
 def test_kill_while_writing_a_checkpoint_keeps_the_previous_one(trained: str, s4_root: str,
