@@ -1,10 +1,11 @@
-"""Training-engine components: hooks, atomic checkpoint files, RNG state."""
+"""Training-engine components: hooks, atomic checkpoint files, RNG state, resume look-up."""
 from .atomic_file import ATOMIC_BACKEND, AtomicLocalBackend, atomic_write, remove_stale_temp_files
 from .hooks import *  # noqa: F401,F403
+from .latest_checkpoint import find_resume_checkpoint
 from .rng_state import capture_rng_state, restore_rng_state
 
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicLocalBackend', 'atomic_write', 'remove_stale_temp_files',
     'AtomicCheckpointHook', 'RNGStateHook', 'RNG_STATE_KEY', 'write_last_checkpoint',
-    'capture_rng_state', 'restore_rng_state'
+    'find_resume_checkpoint', 'capture_rng_state', 'restore_rng_state'
 ]

@@ -279,3 +279,38 @@ def test_kill_while_writing_a_checkpoint_keeps_the_previous_one(trained: str, s4
     assert last == osp.join(work_dir, 'epoch_1.pth')
     state = torch.load(last, map_location='cpu', weights_only=True)  # complete: it loads
     assert state['meta']['epoch'] == 1 and 'optimizer' in state
+
+
+def test_resume_with_nothing_to_resume_says_so(s4_root: str, tmp_path) -> None:
+    work_dir = str(tmp_path / 'fresh')
+    proc = train(work_dir, s4_root, '--resume', opts=['train_cfg.max_epochs=0'])
+    assert_ok(proc)
+    log = proc.stdout + proc.stderr
+    assert f'WARNING - --resume: nothing to resume in the work dir {work_dir}' in log
+    assert 'training starts from scratch' in log
+
+
+def test_resume_from_a_missing_checkpoint_fails_clearly(s4_root: str, tmp_path) -> None:
+    missing = str(tmp_path / 'no_such_checkpoint.pth')
+    work_dir = str(tmp_path / 'work')
+    proc = train(work_dir, s4_root, '--resume', missing)
+    assert proc.returncode != 0
+    assert f'Cannot resume: the checkpoint {missing} does not exist.' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert not osp.exists(work_dir)  # stopped before anything was written
+
+
+def test_moved_work_dir_resumes(trained: str, s4_root: str, tmp_path) -> None:
+    old, new = str(tmp_path / 'old'), str(tmp_path / 'new')
+    shutil.copytree(trained, old)
+    with open(osp.join(old, 'last_checkpoint'), 'w') as f:  # as training in ``old`` wrote it
+        f.write(osp.join(old, 'epoch_2.pth'))
+    shutil.move(old, new)
+    proc = train(new, s4_root, '--resume', opts=['train_cfg.max_epochs=3',
+                                                 'default_hooks.checkpoint.interval=1'])
+    assert_ok(proc)
+    log = proc.stdout + proc.stderr
+    assert f'resuming from {osp.join(new, "epoch_2.pth")} (the work dir was moved)' in log
+    assert 'resumed epoch: 2' in log
+    state = torch.load(osp.join(new, 'epoch_3.pth'), map_location='cpu', weights_only=True)
+    assert state['meta']['epoch'] == 3

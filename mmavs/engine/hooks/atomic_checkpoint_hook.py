@@ -14,7 +14,9 @@ written:
 
 It is registered as ``AtomicCheckpointHook`` and, in the ``mmavs`` scope, also as ``CheckpointHook``, so
 configs that say ``type='CheckpointHook'`` get it too; ``type='mmengine.CheckpointHook'`` selects the
-stock hook. ``last_checkpoint`` keeps MMEngine's format (the absolute path of the checkpoint).
+stock hook. ``last_checkpoint`` keeps MMEngine's format (the absolute path of the checkpoint), which stock
+MMEngine reads as is; :func:`mmavs.engine.find_resume_checkpoint` also finds the checkpoint after the work
+dir was moved.
 """
 import logging
 import os.path as osp
