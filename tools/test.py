@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 
 import mmavs  # noqa: F401  (compat shims before mmseg / torch.load are touched)
 from mmengine.config import Config
@@ -18,6 +19,7 @@ from mmengine.runner import Runner
 
 from mmavs.utils import setup_launcher, teardown_launcher
 from mmavs.utils.tool_args import add_runner_args, load_config, parse_runner_args
+from mmavs.utils.work_dir import WorkDirError, check_dir_writable
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -55,6 +57,12 @@ def build_cfg(args: argparse.Namespace) -> Config:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = build_cfg(args)
+    try:  # before the Runner writes its log there, and before a whole evaluation is run for nothing
+        check_dir_writable(cfg.work_dir)
+        if args.out:
+            check_dir_writable(osp.dirname(osp.abspath(args.out)), what='directory of --out')
+    except WorkDirError as exc:
+        sys.exit(str(exc))
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     teardown_launcher()

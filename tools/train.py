@@ -20,6 +20,8 @@ from mmengine.runner import Runner
 from mmavs.engine import find_resume_checkpoint
 from mmavs.utils import setup_launcher, teardown_launcher
 from mmavs.utils.tool_args import add_runner_args, load_config, parse_runner_args
+from mmavs.utils.work_dir import (WorkDirError, check_checkpoint_space, check_dir_writable,
+                                  estimate_checkpoint_bytes)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -101,13 +103,27 @@ def build_cfg(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def _optimizer_name(cfg: Config) -> Optional[str]:
+    optimizer = cfg.get('optim_wrapper', {}).get('optimizer', {}).get('type')
+    return optimizer if isinstance(optimizer, str) or optimizer is None else optimizer.__name__
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = build_cfg(args)
     resume_warning = resolve_resume(cfg, args.resume)
+    try:
+        check_dir_writable(cfg.work_dir)  # before the Runner writes its log and config there
+    except WorkDirError as exc:
+        sys.exit(str(exc))
     runner = Runner.from_cfg(cfg)
     if resume_warning:
         runner.logger.warning(resume_warning)
+    try:
+        check_checkpoint_space(
+            runner.work_dir, estimate_checkpoint_bytes(runner.model, _optimizer_name(cfg)))
+    except WorkDirError as exc:
+        sys.exit(str(exc))
     runner.train()
     teardown_launcher()
 

@@ -6,6 +6,7 @@ import json
 import os
 import os.path as osp
 import shutil
+import signal
 import subprocess
 import sys
 from typing import Dict, List, Optional
@@ -226,6 +227,15 @@ def fault_config(path: str, base: str, hook: str) -> str:
     return path
 
 
+def load_tool(name: str):
+    """Import ``tools/<name>.py`` as a module."""
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.pop(0)
+
+
 def test_icf_resume_after_kill_equals_uninterrupted_run(s4_root: str, tmp_path) -> None:
     # the ICF config's loader with 2 persistent workers, one iteration per epoch, a checkpoint after
     # every epoch and validation right after it (validation draws from the RNG after the save)
@@ -260,7 +270,6 @@ def test_icf_resume_after_kill_equals_uninterrupted_run(s4_root: str, tmp_path) 
 
 def test_kill_while_writing_a_checkpoint_keeps_the_previous_one(trained: str, s4_root: str,
                                                                 tmp_path) -> None:
-    import signal
     limit = osp.getsize(osp.join(trained, 'epoch_1.pth')) // 2
     cfg = fault_config(str(tmp_path / 'fsize.py'), TINY_CFG,
                        f"dict(type='FileSizeLimitAtSaveHook', save=2, limit_bytes={limit})")
@@ -314,3 +323,50 @@ def test_moved_work_dir_resumes(trained: str, s4_root: str, tmp_path) -> None:
     assert 'resumed epoch: 2' in log
     state = torch.load(osp.join(new, 'epoch_3.pth'), map_location='cpu', weights_only=True)
     assert state['meta']['epoch'] == 3
+
+
+def test_unwritable_work_dir_fails_at_start(trained: str, s4_root: str, tmp_path) -> None:
+    # as root, chmod cannot make a directory read-only: a work dir below a regular file cannot be created
+    (tmp_path / 'file').write_text('not a directory')
+    work_dir = str(tmp_path / 'file' / 'work')
+    commands = [
+        [sys.executable, 'tools/train.py', TINY_CFG, '--work-dir', work_dir],
+        [sys.executable, 'tools/test.py', TINY_CFG, osp.join(trained, 'epoch_2.pth'), '--work-dir', work_dir],
+    ]
+    for command in commands:
+        proc = run_tool(command + ['--cfg-options', *data_opts(s4_root)])
+        assert proc.returncode != 0
+        assert f'Cannot write into the work dir {work_dir}: a part of the path is a file' in proc.stderr
+        assert 'Traceback' not in proc.stderr
+
+
+def test_full_work_dir_fails_before_the_runner_writes(s4_root: str, tmp_path, monkeypatch) -> None:
+    import mmavs.utils.work_dir as work_dir_module
+
+    def full_disk(directory: str) -> None:  # a real ENOSPC from the kernel
+        with open('/dev/full', 'wb') as f:
+            f.write(b'\0' * work_dir_module.PROBE_BYTES)
+            f.flush()
+
+    monkeypatch.setattr(work_dir_module, '_write_probe', full_disk)
+    work_dir = str(tmp_path / 'work')
+    for tool, extra in (('train', []), ('test', ['ckpt.pth'])):
+        with pytest.raises(SystemExit) as info:
+            load_tool(tool).main([TINY_CFG, *extra, '--work-dir', work_dir,
+                                  '--cfg-options', *data_opts(s4_root)])
+        assert f'Cannot write into the work dir {work_dir}: no space left' in str(info.value.code)
+        assert os.listdir(work_dir) == []  # the Runner did not start
+
+
+def test_too_little_space_for_a_checkpoint_fails_before_training(s4_root: str, tmp_path,
+                                                                  monkeypatch) -> None:
+    import mmavs.utils.work_dir as work_dir_module
+    real_usage = shutil.disk_usage
+    monkeypatch.setattr(work_dir_module.shutil, 'disk_usage',
+                        lambda path: real_usage(path)._replace(free=1 << 20))  # 1 MiB free
+    work_dir = str(tmp_path / 'work')
+    with pytest.raises(SystemExit) as info:
+        load_tool('train').main([TINY_CFG, '--work-dir', work_dir, '--cfg-options', *data_opts(s4_root)])
+    message = str(info.value.code)
+    assert f'Not enough free space in the work dir {work_dir}: 1.0 MiB free' in message
+    assert not [n for n in os.listdir(work_dir) if n.endswith('.pth')]
