@@ -128,3 +128,12 @@ def test_iteration_based_checkpoint_warns_once(toy_runner, tmp_path, caplog) -> 
     warnings = _warnings(caplog)
     assert warnings.count('not at the end of a train epoch') == 1
     assert 'by_epoch=True' in warnings
+
+
+def test_device_without_saved_generator_warns(toy_runner, tmp_path, caplog, monkeypatch) -> None:
+    import mmavs.engine.hooks.rng_state_hook as hook_module
+    monkeypatch.setattr(hook_module, 'get_device', lambda: 'npu')
+    runner = toy_runner(str(tmp_path), max_epochs=1)
+    runner.logger.addHandler(caplog.handler)
+    runner.train()
+    assert 'not those of the npu device' in _warnings(caplog)

@@ -23,13 +23,16 @@ data loader draws its workers' base seed from the torch generator), which a resu
   they replay the random stream they had in the first epoch).
 
 Cases it cannot make exact are named in a warning, once: checkpoints written in the middle of a train
-epoch (iteration-based saving; MMEngine's ``EpochBasedTrainLoop`` restarts such an epoch from its first
-batch anyway), checkpoints without an RNG state (written without this hook), and a world size that
-differs from the one that wrote the checkpoint.
+epoch (iteration-based saving or loop; MMEngine's ``EpochBasedTrainLoop`` restarts such an epoch from its
+first batch anyway), checkpoints without an RNG state (written without this hook), a world size that
+differs from the one that wrote the checkpoint, and devices other than CPU and CUDA (their generators
+are not saved). On GPUs, exact equality also needs deterministic kernels
+(``randomness=dict(seed=..., deterministic=True)``).
 """
 import logging
 from typing import Any, Dict, Optional
 
+from mmengine.device import get_device
 from mmengine.dist import (all_gather_object, broadcast_object_list, get_rank,
                            get_world_size)
 from mmengine.hooks import Hook
@@ -96,6 +99,12 @@ class RNGStateHook(Hook):
 
     def before_train(self, runner) -> None:
         """When the run resumed from a checkpoint, pick this rank's saved state for the first epoch."""
+        device = get_device()
+        if device not in ('cpu', 'cuda'):
+            self._warn_once(
+                'device',
+                f'RNGStateHook saves the CPU and CUDA generators only, not those of the {device} device: '
+                f'random numbers drawn on {device} after resuming differ from the uninterrupted run.')
         loaded, self._loaded = self._loaded, None
         if loaded is None or not runner.iter or loaded['iter'] != runner.iter:
             return  # a fresh run, or weights loaded with ``load_from`` (not resumed)
@@ -132,8 +141,8 @@ class RNGStateHook(Hook):
         self._warn_once(
             'mid_epoch',
             f'A checkpoint is saved at iteration {meta_iter}, not at the end of a train epoch: it holds '
-            'no RNG state, and resuming from it does not reproduce an uninterrupted run (save by epoch, '
-            'CheckpointHook(by_epoch=True), for exact resumption).')
+            'no RNG state, and resuming from it does not reproduce an uninterrupted run (for exact '
+            'resumption train with EpochBasedTrainLoop and save with CheckpointHook(by_epoch=True)).')
 
     def before_train_epoch(self, runner) -> None:
         """Re-establish the state of the previous epoch end (or of the resumed checkpoint).
