@@ -32,7 +32,7 @@ from mmengine.registry import Registry
 
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS)
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS)
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS)
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['mmavs.engine'])
 
 DATASETS = Registry(
     'dataset', parent=MMENGINE_DATASETS, locations=['mmavs.datasets'])

@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 
 import mmavs  # noqa: F401  (compat shims before mmseg / torch.load are touched)
 from mmengine.config import Config
@@ -23,6 +24,7 @@ from mmengine.runner import Runner
 from mmavs.engine import load_model_checkpoint
 from mmavs.utils import setup_launcher, teardown_launcher
 from mmavs.utils.tool_args import add_runner_args, load_config, parse_runner_args
+from mmavs.utils.work_dir import WorkDirError, check_dir_writable
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -65,6 +67,12 @@ def build_cfg(args: argparse.Namespace) -> Config:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = build_cfg(args)
+    try:  # before the Runner writes its log there, and before a whole evaluation is run for nothing
+        check_dir_writable(cfg.work_dir)
+        if args.out:
+            check_dir_writable(osp.dirname(osp.abspath(args.out)), what='directory of --out')
+    except WorkDirError as exc:
+        sys.exit(str(exc))
     # The Runner's own load_from is non-strict; load the checkpoint strictly here instead.
     checkpoint, cfg.load_from = cfg.load_from, None
     runner = Runner.from_cfg(cfg)

@@ -5,17 +5,23 @@ Examples::
     python tools/train.py configs/icl/icl_pvt_avss.py
     python tools/train.py CONFIG --work-dir work_dirs/x --cfg-options train_cfg.max_iters=100
     python tools/train.py CONFIG --resume                 # resume from the latest checkpoint
+    python tools/train.py CONFIG --resume work_dirs/x/epoch_4.pth
     tools/dist_train.sh CONFIG 2                           # torchrun; gloo on CPU, nccl on GPU
 """
 import argparse
+import os.path as osp
 import sys
+from typing import Optional
 
 import mmavs  # noqa: F401  (compat shims before mmseg / torch.load are touched)
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from mmavs.engine import find_resume_checkpoint
 from mmavs.utils import setup_launcher, teardown_launcher
 from mmavs.utils.tool_args import add_runner_args, load_config, parse_runner_args
+from mmavs.utils.work_dir import (WorkDirError, check_checkpoint_space, check_dir_writable,
+                                  estimate_checkpoint_bytes)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -52,24 +58,72 @@ def _enable_amp(cfg: Config) -> None:
     cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
 
+def resolve_resume(cfg: Config, resume: Optional[str]) -> Optional[str]:
+    """Decide what the run resumes from; set ``cfg.resume`` / ``cfg.load_from`` accordingly.
+
+    ``resume`` is the ``--resume`` value: None (not given), ``'auto'`` (latest checkpoint of the work
+    dir) or a checkpoint path. A config with ``resume = True`` counts as ``'auto'`` when its
+    ``load_from`` is None, else as that path. The latest checkpoint is found with
+    :func:`mmavs.engine.find_resume_checkpoint`, which also works after the work dir was moved.
+
+    Returns:
+        str | None: A warning to log when there is nothing to resume (the run then starts from the
+        beginning, with the config's ``load_from`` if it has one).
+
+    Raises:
+        SystemExit: When the checkpoint to resume from does not exist.
+    """
+    if resume is None:
+        if not cfg.get('resume', False):
+            return None
+        resume = cfg.get('load_from') or 'auto'
+    if resume != 'auto':
+        if '://' not in resume and not osp.isfile(resume):
+            sys.exit(f'Cannot resume: the checkpoint {resume} does not exist.')
+        cfg.resume = True
+        cfg.load_from = resume
+        return None
+    work_dir = osp.abspath(cfg.work_dir)
+    found = find_resume_checkpoint(work_dir)
+    if found is not None:
+        cfg.resume = True
+        cfg.load_from = found
+        return None
+    cfg.resume = False
+    start = f'from load_from={cfg.load_from}' if cfg.get('load_from') else 'from scratch'
+    return (f'--resume: nothing to resume in the work dir {work_dir} (no last_checkpoint naming an '
+            f'existing checkpoint); training starts {start}.')
+
+
 def build_cfg(args: argparse.Namespace) -> Config:
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     if args.amp:
         _enable_amp(cfg)
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
     setup_launcher(cfg, args.launcher)
     return cfg
+
+
+def _optimizer_name(cfg: Config) -> Optional[str]:
+    optimizer = cfg.get('optim_wrapper', {}).get('optimizer', {}).get('type')
+    return optimizer if isinstance(optimizer, str) or optimizer is None else optimizer.__name__
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = build_cfg(args)
+    resume_warning = resolve_resume(cfg, args.resume)
+    try:
+        check_dir_writable(cfg.work_dir)  # before the Runner writes its log and config there
+    except WorkDirError as exc:
+        sys.exit(str(exc))
     runner = Runner.from_cfg(cfg)
+    if resume_warning:
+        runner.logger.warning(resume_warning)
+    try:
+        check_checkpoint_space(
+            runner.work_dir, estimate_checkpoint_bytes(runner.model, _optimizer_name(cfg)))
+    except WorkDirError as exc:
+        sys.exit(str(exc))
     runner.train()
     teardown_launcher()
 

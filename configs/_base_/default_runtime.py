@@ -12,8 +12,11 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=True),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # atomic writes; old / previous-best checkpoints deleted only after the new one is complete
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # RNG state in every checkpoint and re-established at the next epoch start: resuming is exact
+    rng_state=dict(type='RNGStateHook'),
 )
 
 vis_backends = [dict(type='LocalVisBackend')]

@@ -1,4 +1,12 @@
-"""Running trained models: checkpoint loading for evaluation."""
-from .model_checkpoint import CheckpointMatch, load_model_checkpoint, match_state_dicts
+"""Engine components: hooks, atomic checkpoint files, RNG state, resume look-up, strict checkpoint loading."""
+from .atomic_file import ATOMIC_BACKEND, AtomicLocalBackend, atomic_write, remove_stale_temp_files
+from .hooks import *  # noqa: F401,F403
+from .latest_checkpoint import find_resume_checkpoint
+from .model_checkpoint import load_model_checkpoint
+from .rng_state import capture_rng_state, restore_rng_state
 
-__all__ = ['CheckpointMatch', 'load_model_checkpoint', 'match_state_dicts']
+__all__ = [
+    'ATOMIC_BACKEND', 'AtomicLocalBackend', 'atomic_write', 'remove_stale_temp_files',
+    'AtomicCheckpointHook', 'RNGStateHook', 'RNG_STATE_KEY', 'write_last_checkpoint',
+    'find_resume_checkpoint', 'capture_rng_state', 'restore_rng_state', 'load_model_checkpoint'
+]

@@ -13,6 +13,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
             current, a new ``mmavs`` scope instance is created. Defaults to True.
     """
     import mmavs.datasets  # noqa: F401,F403
+    import mmavs.engine  # noqa: F401,F403
     import mmavs.evaluation  # noqa: F401,F403
     import mmavs.models  # noqa: F401,F403
     import mmavs.structures  # noqa: F401,F403

@@ -10,7 +10,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmavs.engine import load_model_checkpoint, match_state_dicts
+from mmavs.engine import load_model_checkpoint
+from mmavs.models.utils.checkpoint_keys import match_state_dicts
 from mmavs.registry import MODELS
 from mmavs.utils import register_all_modules
 

@@ -6,6 +6,7 @@ import json
 import os
 import os.path as osp
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -34,13 +35,17 @@ def data_opts(data_root: str, batch_size: int = 2, shuffle: bool = True) -> List
     return opts
 
 
-def run_tool(args: List[str], extra_env: Optional[Dict[str, str]] = None,
-             timeout: int = 900) -> subprocess.CompletedProcess:
+def tool_env(extra_env: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join([REPO] + [env['PYTHONPATH']] if env.get('PYTHONPATH') else [REPO])
     env.update(extra_env or {})
+    return env
+
+
+def run_tool(args: List[str], extra_env: Optional[Dict[str, str]] = None,
+             timeout: int = 900) -> subprocess.CompletedProcess:
     return subprocess.run(
-        args, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+        args, cwd=REPO, env=tool_env(extra_env), capture_output=True, text=True, timeout=timeout)
 
 
 def train(work_dir: str, data_root: str, *extra: str, cfg: str = TINY_CFG,
@@ -212,3 +217,164 @@ def test_dist_train_two_cpu_processes_matches_one_process(s4_root: str, tmp_path
     assert single.keys() == double.keys()
     max_diff = max((single[k].float() - double[k].float()).abs().max().item() for k in single)
     assert max_diff < 1e-4, max_diff
+
+
+# --- resuming and checkpoint safety (kill -9, moved and unusable work dirs) ---------------------------
+
+ICF_CFG = 'configs/icl/icl_tiny_synthetic_s4.py'
+FAULT_DIR = osp.join(REPO, 'tests', 'data', 'fault_injection')
+FAULT_ENV = {'PYTHONPATH': f'{REPO}{os.pathsep}{FAULT_DIR}'}
+
+
+def fault_config(path: str, base: str, hook: str) -> str:
+    """Write a config at ``path``: ``base`` plus one hook of tests/data/fault_injection/fault_hooks.py."""
+    with open(path, 'w') as f:
+        f.write(f"_base_ = [{osp.join(REPO, base)!r}]\n"
+                "custom_imports = dict(imports=['fault_hooks'], allow_failed_imports=False)\n"
+                f"custom_hooks = [{hook}]\n")
+    return path
+
+
+def load_tool(name: str):
+    """Import ``tools/<name>.py`` as a module."""
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.pop(0)
+
+
+def test_icf_resume_after_kill_equals_uninterrupted_run(s4_root: str, tmp_path) -> None:
+    # the ICF config's loader with 2 persistent workers, one iteration per epoch, a checkpoint after
+    # every epoch and validation right after it (validation draws from the RNG after the save)
+    opts = data_opts(s4_root) + [
+        'train_dataloader.batch_size=4', 'train_dataloader.num_workers=2',
+        'train_dataloader.persistent_workers=True', 'train_cfg.max_epochs=2', 'train_cfg.val_interval=1',
+        'default_hooks.checkpoint.interval=1']
+    full, killed = str(tmp_path / 'full'), str(tmp_path / 'killed')
+    kill_cfg = fault_config(str(tmp_path / 'kill.py'), ICF_CFG,
+                            "dict(type='SigkillAfterCheckpointHook', epoch=1)")
+    runs = [subprocess.Popen([sys.executable, 'tools/train.py', cfg, '--work-dir', work_dir,
+                              '--cfg-options', *opts],
+                             cwd=REPO, env=tool_env(FAULT_ENV), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+            for cfg, work_dir in ((ICF_CFG, full), (kill_cfg, killed))]  # both at once: faster
+    logs = [run.communicate(timeout=900)[0] for run in runs]
+    assert runs[0].returncode == 0, logs[0][-4000:]
+    assert 'Epoch(val) [1]' in logs[0]
+    assert runs[1].returncode == -9, logs[1][-4000:]  # kill -9 right after the first checkpoint
+    assert sorted(n for n in os.listdir(killed) if n.endswith('.pth')) == ['epoch_1.pth']
+
+    proc = run_tool([sys.executable, 'tools/train.py', ICF_CFG, '--work-dir', killed, '--resume',
+                     '--cfg-options', *opts])
+    assert_ok(proc)
+    assert 'resumed epoch: 1' in proc.stdout + proc.stderr
+    uninterrupted = load_state(osp.join(full, 'epoch_2.pth'))
+    resumed = load_state(osp.join(killed, 'epoch_2.pth'))
+    assert uninterrupted.keys() == resumed.keys()
+    differ = [k for k in uninterrupted if not torch.equal(uninterrupted[k], resumed[k])]
+    assert not differ, f'{len(differ)} of {len(resumed)} tensors differ, e.g. {differ[:5]}'
+
+
+def test_kill_while_writing_a_checkpoint_keeps_the_previous_one(trained: str, s4_root: str,
+                                                                tmp_path) -> None:
+    limit = osp.getsize(osp.join(trained, 'epoch_1.pth')) // 2
+    cfg = fault_config(str(tmp_path / 'fsize.py'), TINY_CFG,
+                       f"dict(type='FileSizeLimitAtSaveHook', save=2, limit_bytes={limit})")
+    work_dir = str(tmp_path / 'work')
+    # the kernel kills the process (SIGXFSZ) when the checkpoint of epoch 2 reaches half its size
+    proc = train(work_dir, s4_root, cfg=cfg, env=FAULT_ENV,
+                 opts=['train_cfg.max_epochs=2', 'default_hooks.checkpoint.interval=1',
+                       'default_hooks.checkpoint.max_keep_ckpts=1'])
+    assert proc.returncode == -signal.SIGXFSZ, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'Saving checkpoint at 2 epochs' in proc.stdout + proc.stderr
+    partial = [n for n in os.listdir(work_dir) if n.startswith('.epoch_2.pth.')]
+    assert len(partial) == 1 and osp.getsize(osp.join(work_dir, partial[0])) == limit
+    assert not osp.exists(osp.join(work_dir, 'epoch_2.pth'))
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        last = f.read().strip()
+    assert last == osp.join(work_dir, 'epoch_1.pth')
+    state = torch.load(last, map_location='cpu', weights_only=True)  # complete: it loads
+    assert state['meta']['epoch'] == 1 and 'optimizer' in state
+
+
+def test_resume_with_nothing_to_resume_says_so(s4_root: str, tmp_path) -> None:
+    work_dir = str(tmp_path / 'fresh')
+    proc = train(work_dir, s4_root, '--resume', opts=['train_cfg.max_epochs=0'])
+    assert_ok(proc)
+    log = proc.stdout + proc.stderr
+    assert f'WARNING - --resume: nothing to resume in the work dir {work_dir}' in log
+    assert 'training starts from scratch' in log
+
+
+def test_resume_from_a_missing_checkpoint_fails_clearly(s4_root: str, tmp_path) -> None:
+    missing = str(tmp_path / 'no_such_checkpoint.pth')
+    work_dir = str(tmp_path / 'work')
+    proc = train(work_dir, s4_root, '--resume', missing)
+    assert proc.returncode != 0
+    assert f'Cannot resume: the checkpoint {missing} does not exist.' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert not osp.exists(work_dir)  # stopped before anything was written
+
+
+def test_moved_work_dir_resumes(trained: str, s4_root: str, tmp_path) -> None:
+    old, new = str(tmp_path / 'old'), str(tmp_path / 'new')
+    shutil.copytree(trained, old)
+    with open(osp.join(old, 'last_checkpoint'), 'w') as f:  # as training in ``old`` wrote it
+        f.write(osp.join(old, 'epoch_2.pth'))
+    shutil.move(old, new)
+    proc = train(new, s4_root, '--resume', opts=['train_cfg.max_epochs=3',
+                                                 'default_hooks.checkpoint.interval=1'])
+    assert_ok(proc)
+    log = proc.stdout + proc.stderr
+    assert f'resuming from {osp.join(new, "epoch_2.pth")} (the work dir was moved)' in log
+    assert 'resumed epoch: 2' in log
+    state = torch.load(osp.join(new, 'epoch_3.pth'), map_location='cpu', weights_only=True)
+    assert state['meta']['epoch'] == 3
+
+
+def test_unwritable_work_dir_fails_at_start(trained: str, s4_root: str, tmp_path) -> None:
+    # as root, chmod cannot make a directory read-only: a work dir below a regular file cannot be created
+    (tmp_path / 'file').write_text('not a directory')
+    work_dir = str(tmp_path / 'file' / 'work')
+    commands = [
+        [sys.executable, 'tools/train.py', TINY_CFG, '--work-dir', work_dir],
+        [sys.executable, 'tools/test.py', TINY_CFG, osp.join(trained, 'epoch_2.pth'), '--work-dir', work_dir],
+    ]
+    for command in commands:
+        proc = run_tool(command + ['--cfg-options', *data_opts(s4_root)])
+        assert proc.returncode != 0
+        assert f'Cannot write into the work dir {work_dir}: a part of the path is a file' in proc.stderr
+        assert 'Traceback' not in proc.stderr
+
+
+def test_full_work_dir_fails_before_the_runner_writes(s4_root: str, tmp_path, monkeypatch) -> None:
+    import mmavs.utils.work_dir as work_dir_module
+
+    def full_disk(directory: str) -> None:  # a real ENOSPC from the kernel
+        with open('/dev/full', 'wb') as f:
+            f.write(b'\0' * work_dir_module.PROBE_BYTES)
+            f.flush()
+
+    monkeypatch.setattr(work_dir_module, '_write_probe', full_disk)
+    work_dir = str(tmp_path / 'work')
+    for tool, extra in (('train', []), ('test', ['ckpt.pth'])):
+        with pytest.raises(SystemExit) as info:
+            load_tool(tool).main([TINY_CFG, *extra, '--work-dir', work_dir,
+                                  '--cfg-options', *data_opts(s4_root)])
+        assert f'Cannot write into the work dir {work_dir}: no space left' in str(info.value.code)
+        assert os.listdir(work_dir) == []  # the Runner did not start
+
+
+def test_too_little_space_for_a_checkpoint_fails_before_training(s4_root: str, tmp_path,
+                                                                  monkeypatch) -> None:
+    import mmavs.utils.work_dir as work_dir_module
+    real_usage = shutil.disk_usage
+    monkeypatch.setattr(work_dir_module.shutil, 'disk_usage',
+                        lambda path: real_usage(path)._replace(free=1 << 20))  # 1 MiB free
+    work_dir = str(tmp_path / 'work')
+    with pytest.raises(SystemExit) as info:
+        load_tool('train').main([TINY_CFG, '--work-dir', work_dir, '--cfg-options', *data_opts(s4_root)])
+    message = str(info.value.code)
+    assert f'Not enough free space in the work dir {work_dir}: 1.0 MiB free' in message
+    assert not [n for n in os.listdir(work_dir) if n.endswith('.pth')]
