@@ -5,7 +5,6 @@ import os.path as osp
 import runpy
 import shutil
 import subprocess
-import sys
 from typing import Dict, List
 
 import pytest
