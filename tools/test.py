@@ -17,10 +17,10 @@ import os
 import os.path as osp
 import sys
 
-import mmavs  # noqa: F401  (compat shims before mmseg / torch.load are touched)
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+import mmavs  # noqa: F401  (compat shims before mmseg / torch.load are touched)
 from mmavs.engine import load_model_checkpoint
 from mmavs.utils import setup_launcher, teardown_launcher
 from mmavs.utils.tool_args import add_runner_args, load_config, parse_runner_args

@@ -13,15 +13,14 @@ import os.path as osp
 import sys
 from typing import Optional
 
-import mmavs  # noqa: F401  (compat shims before mmseg / torch.load are touched)
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+import mmavs  # noqa: F401  (compat shims before mmseg / torch.load are touched)
 from mmavs.engine import find_resume_checkpoint
 from mmavs.utils import setup_launcher, teardown_launcher
 from mmavs.utils.tool_args import add_runner_args, load_config, parse_runner_args
-from mmavs.utils.work_dir import (WorkDirError, check_checkpoint_space, check_dir_writable,
-                                  estimate_checkpoint_bytes)
+from mmavs.utils.work_dir import WorkDirError, check_checkpoint_space, check_dir_writable, estimate_checkpoint_bytes
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -43,8 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def _enable_amp(cfg: Config) -> None:
     """Switch the optim wrapper to AMP, or stop with a clear message when the device cannot do it."""
     import torch
-    from mmengine.device import (is_cuda_available, is_mlu_available,
-                                 is_npu_available)
+    from mmengine.device import is_cuda_available, is_mlu_available, is_npu_available
     if not (is_cuda_available() or is_npu_available() or is_mlu_available()):
         sys.exit(
             '--amp needs a CUDA, NPU or MLU device (MMEngine AmpOptimWrapper); none is available on '

@@ -15,9 +15,9 @@ Reproduces the AudioSet VGGish reference front end (``vggish_input.py`` / ``mel_
 Zero-length or very short audio (fewer than 96 frames, i.e. under 15600 samples at 16 kHz) gives **zero
 examples** (an array of shape ``[0, 96, 64]``); callers pad (see
 :class:`mmavs.datasets.transforms.audio_loading.LoadClipAudio`). These functions take arrays; a *file*
-with zero samples never gets here: :func:`mmavs.audio.read_wav` (the only waveform file reader) rejects it. The reference also gives zero examples
-there, except that it raises for fewer than 240 samples (a negative frame count); here that is zero
-examples too.
+with zero samples never gets here: :func:`mmavs.audio.read_wav` (the only waveform file reader) rejects it.
+The reference also gives zero examples there, except that it raises for fewer than 240 samples (a negative
+frame count); here that is zero examples too.
 """
 from typing import Optional
 

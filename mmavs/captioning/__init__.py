@@ -19,6 +19,7 @@ are registered in :data:`mmavs.registry.CAPTIONERS`:
 the file atomically every ``save_every`` clips and at the end.
 """
 from mmavs.registry import CAPTIONERS
+
 from .base import BaseCaptioner, ClipToCaption
 from .builder import build_captioner, captioner_names
 from .caption_csv import read_caption_csv

@@ -2,6 +2,7 @@
 from typing import List
 
 from mmavs.registry import CAPTIONERS
+
 from .base import BaseCaptioner
 
 

@@ -4,8 +4,8 @@ from typing import Callable, Dict, Iterable, Mapping, Optional
 
 from mmengine.utils import ProgressBar
 
-from mmavs.datasets.caption_file import (CAPTION_FILES, dump_caption_file, load_caption_file,
-                                         validate_clip_captions)
+from mmavs.datasets.caption_file import CAPTION_FILES, dump_caption_file, load_caption_file, validate_clip_captions
+
 from .base import BaseCaptioner
 from .dataset_clips import list_clips
 

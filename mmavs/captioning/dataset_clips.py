@@ -4,6 +4,7 @@ from typing import Dict, Iterable, List, Mapping, Optional
 from mmavs.datasets import AVSSDataset, MS3Dataset, S4Dataset
 from mmavs.datasets.caption_file import num_real_frames
 from mmavs.datasets.caption_windows import default_segment_window
+
 from .base import ClipToCaption
 
 

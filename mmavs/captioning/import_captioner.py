@@ -3,6 +3,7 @@ import os.path as osp
 
 from mmavs.datasets.caption_file import load_caption_file
 from mmavs.registry import CAPTIONERS
+
 from .base import BaseCaptioner, ClipToCaption
 from .caption_csv import read_caption_csv
 

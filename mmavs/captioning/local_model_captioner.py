@@ -11,6 +11,7 @@ import numpy as np
 
 from mmavs.datasets.caption_windows import segment_windows
 from mmavs.registry import CAPTIONERS
+
 from .base import BaseCaptioner, ClipToCaption
 
 

@@ -10,6 +10,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmengine.logging import print_log
 
 from mmavs.registry import DATASETS
+
 from .base_dataset import AVSBaseDataset, read_csv_rows, voc_palette
 from .caption_file import CAPTION_FILES
 

@@ -2,12 +2,12 @@
 
 A sample is one clip. :meth:`AVSBaseDataset.load_data_list` reads the metadata csv of the official
 layout, keeps the rows of the requested split, turns each into a ``data_info`` dict and checks at load
-time that the files of every clip exist, so that a broken copy of the data fails at start-up with the clip and the file named instead
-of in the middle of an epoch. The audio check follows what the pipeline reads (see
+time that the files of every clip exist, so that a broken copy of the data fails at start-up with the clip and
+the file named instead of in the middle of an epoch. The audio check follows what the pipeline reads (see
 :func:`pipeline_audio_readers`): with ``LoadClipAudio(source='pkl')`` every clip's ``.pkl`` must exist,
-whether or not its ``.wav`` does. The checks use ``os.path`` on the local file system; for the full S4
-split (3452 clips, about 20k files) they take well under a second. They can be turned off with
-``check_files=False`` (AVSS still lists each clip's folders, because it counts the frames there).
+whether or not its ``.wav`` does. The checks use ``os.path`` on the local file system; for the full S4 split
+(3452 clips, about 20k files) they take well under a second. They can be turned off with ``check_files=False``
+(AVSS still lists each clip's folders, because it counts the frames there).
 
 A ``data_info`` holds: ``vid`` (clip id), ``subset`` (``'s4'`` / ``'ms3'`` / ``'avss'``), ``split``,
 ``num_frames`` ``T``, ``frame_paths`` / ``mask_paths`` (``T`` paths, None for padded frames or frames
@@ -28,8 +28,8 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from mmavs.registry import TRANSFORMS
-from .caption_file import (clip_caption_info, load_caption_file, num_real_frames,
-                           resolve_caption_path)
+
+from .caption_file import clip_caption_info, load_caption_file, num_real_frames, resolve_caption_path
 from .caption_windows import default_segment_window
 
 SPLITS: Tuple[str, ...] = ('train', 'val', 'test')

@@ -3,6 +3,7 @@ import os.path as osp
 from typing import Dict, List
 
 from mmavs.registry import DATASETS
+
 from .base_dataset import AVSBaseDataset, read_csv_rows
 from .caption_file import CAPTION_FILES
 

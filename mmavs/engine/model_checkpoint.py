@@ -18,6 +18,7 @@ from torch import nn
 
 from mmavs.models.utils.checkpoint_keys import CheckpointMatch, match_state_dicts, unwrap_state_dict
 
+
 def load_model_checkpoint(model: nn.Module, filename: str, allow_partial: bool = False,
                           logger: str = 'current') -> CheckpointMatch:
     """Load ``filename`` into ``model``: strictly, or what fits when ``allow_partial``.

@@ -6,8 +6,13 @@ import pytest
 import torch
 
 from mmavs.audio.io import to_mono_16k
-from mmavs.audio.vggish_input import (hertz_to_mel, mel_weight_matrix, num_stft_frames,
-                                      waveform_to_examples, waveform_to_examples_torch)
+from mmavs.audio.vggish_input import (
+    hertz_to_mel,
+    mel_weight_matrix,
+    num_stft_frames,
+    waveform_to_examples,
+    waveform_to_examples_torch,
+)
 
 SR = 16000
 

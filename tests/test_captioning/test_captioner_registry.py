@@ -4,8 +4,7 @@ import json
 import pytest
 from mmengine.registry import Registry
 
-from mmavs.captioning import (ClipToCaption, ImportCaptioner, LocalModelCaptioner, build_captioner,
-                              captioner_names)
+from mmavs.captioning import ClipToCaption, ImportCaptioner, LocalModelCaptioner, build_captioner, captioner_names
 from mmavs.registry import CAPTIONERS
 
 ENTRY = dict(video='v', segments=['s'], frames=['f1', 'f2'])

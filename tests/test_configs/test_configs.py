@@ -3,8 +3,9 @@
 Paper-scale configs shrink their input size here (as a user would with --cfg-options), never in the
 config file, and start from random weights: their ``Pretrained`` files (docs/model_zoo.md) cannot be
 downloaded here, so the test drops those ``init_cfg`` entries as ``--cfg-options ...init_cfg=None`` would
-(loading the official files is tested in tests/test_models/test_checkpoint_loading.py). One step must produce finite losses and a gradient for every trainable parameter: a
-parameter without a gradient would silently stop DDP from synchronising its bucket.
+(loading the official files is tested in tests/test_models/test_checkpoint_loading.py). One step must produce
+finite losses and a gradient for every trainable parameter: a parameter without a gradient would silently stop
+DDP from synchronising its bucket.
 """
 import glob
 import os.path as osp

@@ -9,8 +9,7 @@ import pytest
 
 from mmavs.datasets import AVSSDataset, MS3Dataset, S4Dataset
 from mmavs.datasets.caption_file import CAPTION_FILES, dump_caption_file, load_caption_file
-from mmavs.datasets.caption_windows import (default_segment_window, frame_segment_index,
-                                            segment_windows)
+from mmavs.datasets.caption_windows import default_segment_window, frame_segment_index, segment_windows
 from mmavs.datasets.transforms import LoadClipAudio, LoadClipFrames, PackAVSInputs
 
 

@@ -12,8 +12,14 @@ import torch
 from PIL import Image
 
 from mmavs.datasets import S4Dataset, seeded_derangement
-from mmavs.datasets.transforms import (ClipRandomFlip, ClipResize, LoadClipAudio, LoadClipFrames,
-                                       LoadClipMasks, PackAVSInputs)
+from mmavs.datasets.transforms import (
+    ClipRandomFlip,
+    ClipResize,
+    LoadClipAudio,
+    LoadClipFrames,
+    LoadClipMasks,
+    PackAVSInputs,
+)
 from mmavs.registry import DATASETS
 
 

@@ -28,9 +28,19 @@ from PIL import Image
 
 import mmavs.datasets.synthetic.generator as generator_module
 from mmavs.audio import load_log_mel, waveform_to_examples
-from mmavs.datasets.synthetic import (AVSS_CLASSES, S4_CATEGORIES, avss_palette, avss_styles,
-                                      clip_captions, dump_tensor_pickle, generate_avsbench, s4_styles,
-                                      segment_window, segment_windows, synthesize_sound)
+from mmavs.datasets.synthetic import (
+    AVSS_CLASSES,
+    S4_CATEGORIES,
+    avss_palette,
+    avss_styles,
+    clip_captions,
+    dump_tensor_pickle,
+    generate_avsbench,
+    s4_styles,
+    segment_window,
+    segment_windows,
+    synthesize_sound,
+)
 from mmavs.datasets.synthetic.categories import COLOURS, SHAPES
 from mmavs.datasets.synthetic.drawing import object_sprite
 from mmavs.datasets.synthetic.scenes import ClipScene, ObjectTrack, sample_scene

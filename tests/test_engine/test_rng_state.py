@@ -10,7 +10,6 @@ import shutil
 from functools import partial
 
 import numpy as np
-import pytest
 import torch
 from mmengine.dataset import DefaultSampler, worker_init_fn
 from torch.utils.data import DataLoader

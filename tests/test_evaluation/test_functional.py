@@ -2,10 +2,20 @@
 import pytest
 import torch
 
-from mmavs.evaluation.functional import (binary_frame_stats, dataset_class_iou, false_detection_rate,
-                                         legacy_batch_max_f, legacy_batch_mean_iou, legacy_class_scores,
-                                         legacy_f_curves, legacy_frame_iou, legacy_thresholds, pooled_max_f,
-                                         semantic_frame_stats, threshold_rank)
+from mmavs.evaluation.functional import (
+    binary_frame_stats,
+    dataset_class_iou,
+    false_detection_rate,
+    legacy_batch_max_f,
+    legacy_batch_mean_iou,
+    legacy_class_scores,
+    legacy_f_curves,
+    legacy_frame_iou,
+    legacy_thresholds,
+    pooled_max_f,
+    semantic_frame_stats,
+    threshold_rank,
+)
 
 
 def _thresholds() -> torch.Tensor:

@@ -15,8 +15,14 @@ from torch import Tensor
 
 from mmavs.models.backbones import AudioBackbone, VisualBackbone
 from mmavs.models.text import CLIPCaptionEncoder
-from mmavs.models.utils import (MODEL_ZOO_DOC, convert_checkpoint, detect_family, infer_pvt_v2_arch,
-                                load_pretrained, load_state_dict_file)
+from mmavs.models.utils import (
+    MODEL_ZOO_DOC,
+    convert_checkpoint,
+    detect_family,
+    infer_pvt_v2_arch,
+    load_pretrained,
+    load_state_dict_file,
+)
 
 # ----------------------------------------------------------------------------------------------------------
 # Official PVT-v2
@@ -500,8 +506,8 @@ def test_module_prefix_and_state_dict_container_are_unwrapped(tmp_path) -> None:
 
 
 def test_pretrained_type_resolves_to_the_mmavs_initializer_and_falls_back(tmp_path) -> None:
-    from mmengine.registry import DefaultScope, build_from_cfg
     from mmengine.registry import WEIGHT_INITIALIZERS as ROOT_INITIALIZERS
+    from mmengine.registry import DefaultScope, build_from_cfg
 
     from mmavs.models.utils import AVSPretrainedInit, pretrained_init_cfg
     cfg = pretrained_init_cfg(dict(type='Pretrained', checkpoint='x.pth'))

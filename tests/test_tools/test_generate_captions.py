@@ -11,9 +11,16 @@ import sys
 import numpy as np
 import pytest
 
+from mmavs.captioning import (
+    BaseCaptioner,
+    ImportCaptioner,
+    LocalModelCaptioner,
+    build_captioner,
+    captioner_names,
+    compose_captions,
+    generate_caption_file,
+)
 from mmavs.datasets import AVSSDataset, MS3Dataset, S4Dataset
-from mmavs.captioning import (BaseCaptioner, ImportCaptioner, LocalModelCaptioner, build_captioner,
-                              captioner_names, compose_captions, generate_caption_file)
 from mmavs.datasets.caption_windows import segment_windows
 from mmavs.registry import CAPTIONERS
 
@@ -247,8 +254,14 @@ def tiny_captioning_model(tmp_path_factory):
     """A randomly initialised ViT + GPT-2 VisionEncoderDecoder with a word-level tokenizer, saved."""
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import (GPT2Config, PreTrainedTokenizerFast, ViTConfig, ViTImageProcessor,
-                              VisionEncoderDecoderConfig, VisionEncoderDecoderModel)
+    from transformers import (
+        GPT2Config,
+        PreTrainedTokenizerFast,
+        VisionEncoderDecoderConfig,
+        VisionEncoderDecoderModel,
+        ViTConfig,
+        ViTImageProcessor,
+    )
     vocab = {w: i for i, w in enumerate(VOCAB)}
     backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token='[UNK]'))
     backend.pre_tokenizer = pre_tokenizers.Whitespace()

@@ -11,8 +11,7 @@ import pytest
 import torch.nn as nn
 
 import mmavs.utils.work_dir as work_dir_module
-from mmavs.utils.work_dir import (WorkDirError, check_checkpoint_space, check_dir_writable,
-                                  estimate_checkpoint_bytes)
+from mmavs.utils.work_dir import WorkDirError, check_checkpoint_space, check_dir_writable, estimate_checkpoint_bytes
 
 
 def test_writable_dir_is_created_and_left_clean(tmp_path) -> None:

@@ -19,8 +19,7 @@ from typing import List, Tuple
 
 import torch
 
-from mmavs.evaluation.functional import (binary_frame_stats, legacy_batch_max_f, legacy_f_curves,
-                                         legacy_thresholds)
+from mmavs.evaluation.functional import binary_frame_stats, legacy_batch_max_f, legacy_f_curves, legacy_thresholds
 
 
 def parse_args() -> argparse.Namespace:

@@ -29,12 +29,12 @@ def _peak_rss_mb() -> float:
 
 def run_one(config: str, data_root: str, steps: int, warmup: int, batch_size: int) -> Dict[str, float]:
     """Run ``warmup + steps`` training steps of ``config`` in this process and return the figures."""
-    import mmavs  # noqa: F401
     import torch
     from mmengine.config import Config
     from mmengine.dataset import pseudo_collate
     from mmengine.optim import build_optim_wrapper
 
+    import mmavs  # noqa: F401
     from mmavs.registry import DATASETS, MODELS
     from mmavs.utils import register_all_modules
 

@@ -8,11 +8,11 @@ import argparse
 from collections import OrderedDict
 from typing import Dict
 
-import mmavs  # noqa: F401
 from mmengine.config import Config
 from rich.console import Console
 from rich.table import Table
 
+import mmavs  # noqa: F401
 from mmavs.registry import MODELS
 from mmavs.utils import register_all_modules
 

@@ -25,11 +25,11 @@ import os.path as osp
 import sys
 from typing import List, Optional, Sequence
 
-import mmavs  # noqa: F401  (compat shims before mmseg / torch are touched)
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.utils import ProgressBar
 
+import mmavs  # noqa: F401  (compat shims before mmseg / torch are touched)
 from mmavs.models.text import CLIPCaptionEncoder, TextEmbeddingCache
 from mmavs.registry import MODELS
 

@@ -31,9 +31,10 @@ What the data is, and why a model needs the audio to solve it:
   seeded by ``(seed, subset, split, clip index)``.
 """
 from mmavs.utils.deprecation import warn_deprecated
+
 from ..caption_windows import default_segment_window, segment_windows
 from .caption_text import clip_captions
-from .categories import (AVSS_CLASSES, S4_CATEGORIES, CategoryStyle, avss_styles, build_styles, s4_styles)
+from .categories import AVSS_CLASSES, S4_CATEGORIES, CategoryStyle, avss_styles, build_styles, s4_styles
 from .file_io import dump_tensor_pickle
 from .generator import AVSS_LABEL_TYPES, SUBSETS, generate_avsbench
 from .layouts import MS3_DIRNAME, S4_DIRNAME, avss_paths, ms3_paths, s4_paths

@@ -15,8 +15,7 @@ from mmengine.utils import ProgressBar
 from .caption_text import CAPTION_MODES, clip_captions
 from .categories import AVSS_CLASSES, S4_CATEGORIES, CategoryStyle, avss_styles, s4_styles
 from .file_io import write_csv, write_json
-from .layouts import (MS3_DIRNAME, NUM_FRAMES, S4_DIRNAME, manifest_entry, write_avss_clip,
-                      write_ms3_clip, write_s4_clip)
+from .layouts import MS3_DIRNAME, NUM_FRAMES, S4_DIRNAME, manifest_entry, write_avss_clip, write_ms3_clip, write_s4_clip
 from .scenes import random_video_id, sample_scene
 
 SUBSETS = ('s4', 'ms3', 'avss')

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from mmavs.audio import waveform_to_examples
+
 from .drawing import compose_frame, object_sprite, render_background
 from .file_io import dump_tensor_pickle, write_binary_mask, write_rgb, write_wav
 from .palette import avss_palette

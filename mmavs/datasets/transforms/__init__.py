@@ -1,8 +1,7 @@
 """Clip transforms: loading (frames, masks, audio), geometric, packing."""
 from .audio_loading import LoadClipAudio
 from .formatting import DEFAULT_META_KEYS, PackAVSInputs
-from .geometric import (ClipCenterCrop, ClipRandomCrop, ClipRandomFlip, ClipResize,
-                        ClipResizeShortSide)
+from .geometric import ClipCenterCrop, ClipRandomCrop, ClipRandomFlip, ClipResize, ClipResizeShortSide
 from .loading import LoadClipFrames, LoadClipMasks
 
 __all__ = [

@@ -11,6 +11,7 @@ from mmengine.logging import print_log
 from PIL import Image
 
 from mmavs.registry import TRANSFORMS
+
 from ..base_dataset import voc_palette
 
 

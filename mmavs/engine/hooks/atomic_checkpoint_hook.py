@@ -27,6 +27,7 @@ from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 
 from mmavs.registry import HOOKS
+
 from ..atomic_file import ATOMIC_BACKEND, atomic_write, remove_stale_temp_files
 
 #: Name of the file in the work dir that names the latest checkpoint (MMEngine's convention).

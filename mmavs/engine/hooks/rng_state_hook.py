@@ -33,12 +33,12 @@ import logging
 from typing import Any, Dict, Optional
 
 from mmengine.device import get_device
-from mmengine.dist import (all_gather_object, broadcast_object_list, get_rank,
-                           get_world_size)
+from mmengine.dist import all_gather_object, broadcast_object_list, get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from mmavs.registry import HOOKS
+
 from ..rng_state import capture_rng_state, restore_rng_state
 
 #: Key of the saved RNG states in a checkpoint: ``dict(world_size=int, ranks=[state of rank 0, ...])``.

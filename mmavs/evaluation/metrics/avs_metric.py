@@ -9,9 +9,19 @@ from prettytable import PrettyTable
 from torch import Tensor
 
 from mmavs.registry import METRICS
-from ..functional import (binary_frame_stats, dataset_class_iou, false_detection_rate, legacy_batch_max_f,
-                          legacy_batch_mean_iou, legacy_class_scores, legacy_f_curves, legacy_frame_iou,
-                          pooled_max_f, semantic_frame_stats)
+
+from ..functional import (
+    binary_frame_stats,
+    dataset_class_iou,
+    false_detection_rate,
+    legacy_batch_max_f,
+    legacy_batch_mean_iou,
+    legacy_class_scores,
+    legacy_f_curves,
+    legacy_frame_iou,
+    pooled_max_f,
+    semantic_frame_stats,
+)
 
 _METRIC_GROUPS = ('J', 'F', 'FDR')
 _REQUIRED_KEYS = ('pred_logits', 'gt_masks', 'gt_flags', 'frame_flags')

@@ -4,6 +4,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule, ModuleList
+
 # Importing this module runs ``mmavs/__init__`` first, which installs the mmcv._ext stand-in mmseg needs.
 from mmseg.models.backbones import MixVisionTransformer, ResNet
 from mmseg.models.backbones.mit import TransformerEncoderLayer

@@ -7,8 +7,8 @@ from mmengine.model import BaseModule, ModuleList
 from torch import Tensor, nn
 
 from mmavs.registry import MODELS
-from .utils import (MLP, ChannelCrossAttention, sine_positional_encoding_1d,
-                    sine_positional_encoding_2d)
+
+from .utils import MLP, ChannelCrossAttention, sine_positional_encoding_1d, sine_positional_encoding_2d
 
 #: Rows of the decoder's modality embedding (added to keys of the cross-modal attention).
 AUDIO, VISUAL, TEXT = 0, 1, 2

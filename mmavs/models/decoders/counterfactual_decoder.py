@@ -5,6 +5,7 @@ import torch
 from torch import Tensor, nn
 
 from mmavs.registry import MODELS
+
 from .av_query_decoder import AVQueryDecoder
 from .utils import MLP
 

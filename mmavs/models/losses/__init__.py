@@ -1,7 +1,6 @@
 """Segmentation losses (binary sigmoid forms and multi-class softmax forms)."""
 from .cdcl_loss import CDCLLoss
-from .counterfactual_losses import (CounterfactualEffectLoss, LatentLoss,
-                                    OrthogonalityLoss)
+from .counterfactual_losses import CounterfactualEffectLoss, LatentLoss, OrthogonalityLoss
 from .cross_entropy_loss import AVSBCELoss, AVSCrossEntropyLoss
 from .dice_loss import AVSDiceLoss, AVSSoftmaxDiceLoss
 from .focal_loss import AVSFocalLoss, AVSSoftmaxFocalLoss

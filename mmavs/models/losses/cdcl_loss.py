@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmavs.registry import MODELS
+
 from .counterfactual_losses import gather_gt, require_output
 from .utils import check_weight
 

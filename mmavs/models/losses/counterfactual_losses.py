@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmavs.registry import MODELS
+
 from .cross_entropy_loss import AVSBCELoss, AVSCrossEntropyLoss
 from .dice_loss import AVSDiceLoss, AVSSoftmaxDiceLoss, _dice_per_frame
 from .utils import check_weight

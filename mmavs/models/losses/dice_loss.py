@@ -4,6 +4,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmavs.registry import MODELS
+
 from .utils import BaseAVSSegLoss
 
 

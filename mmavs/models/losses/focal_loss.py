@@ -1,6 +1,7 @@
 """Focal losses for AVS: sigmoid (binary) and softmax (multi-class) forms.
 
-Own implementation: mmseg 1.2.2's ``FocalLoss`` is broken on the CPU path (see docs/get_started.md, "Known problems of the stack").
+Own implementation: mmseg 1.2.2's ``FocalLoss`` is broken on the CPU path (see docs/get_started.md, "Known
+problems of the stack").
 """
 from typing import Optional, Sequence, Union
 
@@ -9,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmavs.registry import MODELS
+
 from .utils import BaseAVSSegLoss, masked_mean
 
 

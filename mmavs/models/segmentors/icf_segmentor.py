@@ -6,6 +6,7 @@ from mmengine.model import ModuleList
 from torch import Tensor, nn
 
 from mmavs.registry import MODELS
+
 from ..decoders.counterfactual_decoder import CounterfactualDecoder
 from ..text.clip_text_encoder import TextEncoderOutput
 from ..text.resampler import DEFAULT_NUM_SLOTS, MAX_NUM_SLOTS

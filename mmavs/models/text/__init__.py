@@ -1,6 +1,13 @@
 """Text branch of MIT: frozen CLIP caption encoder, on-disk embedding cache and the k^t-slot resampler."""
-from .clip_text_encoder import (CLIP_CONTEXT_LENGTH, CLIP_VOCAB_SIZE, EOT_TOKEN_ID, SOT_TOKEN_ID,
-                                CLIPCaptionEncoder, TextEncoderOutput, tokenize_captions)
+from .clip_text_encoder import (
+                                CLIP_CONTEXT_LENGTH,
+                                CLIP_VOCAB_SIZE,
+                                EOT_TOKEN_ID,
+                                SOT_TOKEN_ID,
+                                CLIPCaptionEncoder,
+                                TextEncoderOutput,
+                                tokenize_captions,
+)
 from .resampler import ALTERNATIVE_NUM_SLOTS, DEFAULT_NUM_SLOTS, TextResampler
 from .text_cache import TextEmbeddingCache, collate_text_entries
 

@@ -31,6 +31,7 @@ from typing import List, NamedTuple, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
+
 # Safe after ``import mmavs`` (which any import of this module triggers first): mmcv._ext stand-in.
 from mmseg.models.text_encoder.clip_text_encoder import QuickGELU  # x * sigmoid(1.702 x), as OpenAI CLIP
 

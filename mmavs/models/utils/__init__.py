@@ -19,8 +19,14 @@ from typing import Any
 
 from .checkpoint_file import load_state_dict_file
 from .checkpoint_keys import MODEL_ZOO_DOC, ConversionResult, convert_checkpoint, detect_family
-from .pretrained_init import (AVSPretrainedInit, LoadReport, load_pretrained, load_state_dict_strict,
-                              pretrained_init_cfg, target_kind)
+from .pretrained_init import (
+    AVSPretrainedInit,
+    LoadReport,
+    load_pretrained,
+    load_state_dict_strict,
+    pretrained_init_cfg,
+    target_kind,
+)
 
 #: Names of :mod:`.checkpoint_converter`, imported when first used.
 _CONVERTER_NAMES = ('build_target_module', 'check_hash_prefix', 'convert_file', 'infer_pvt_v2_arch')

@@ -21,9 +21,16 @@ from torch import nn
 from mmavs.models.backbones.audio_backbone import AudioBackbone
 from mmavs.models.backbones.visual_backbone import PVT_V2_ARCH_SETTINGS, PVT_V2_COMMON, VisualBackbone
 from mmavs.models.text.clip_text_encoder import CLIPCaptionEncoder
+
 from .checkpoint_file import load_state_dict_file, missing_file_message
-from .checkpoint_keys import (MODEL_ZOO_DOC, ConversionResult, StateDict, convert_checkpoint, convert_pvt_v2_keys,
-                              unknown_target_error)
+from .checkpoint_keys import (
+    MODEL_ZOO_DOC,
+    ConversionResult,
+    StateDict,
+    convert_checkpoint,
+    convert_pvt_v2_keys,
+    unknown_target_error,
+)
 from .pretrained_init import ALLOWED_MISSING, load_state_dict_strict
 
 

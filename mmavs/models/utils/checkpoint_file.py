@@ -14,6 +14,7 @@ import os.path as osp
 import zipfile
 
 from mmavs.utils.safe_load import safe_torch_load
+
 from .checkpoint_keys import MODEL_ZOO_DOC, StateDict, unwrap_state_dict
 from .torchscript_archive import read_torchscript_state_dict
 

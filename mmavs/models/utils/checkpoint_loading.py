@@ -8,10 +8,23 @@ import warnings
 
 from .checkpoint_converter import build_target_module, check_hash_prefix, convert_file, infer_pvt_v2_arch
 from .checkpoint_file import load_state_dict_file
-from .checkpoint_keys import (FAMILY_SIGNATURES, MODEL_ZOO_DOC, TARGET_FAMILIES, ConversionResult, StateDict,
-                              convert_checkpoint, detect_family)
-from .pretrained_init import (AVSPretrainedInit, LoadReport, load_pretrained, load_state_dict_strict,
-                              pretrained_init_cfg, target_kind)
+from .checkpoint_keys import (
+                              FAMILY_SIGNATURES,
+                              MODEL_ZOO_DOC,
+                              TARGET_FAMILIES,
+                              ConversionResult,
+                              StateDict,
+                              convert_checkpoint,
+                              detect_family,
+)
+from .pretrained_init import (
+                              AVSPretrainedInit,
+                              LoadReport,
+                              load_pretrained,
+                              load_state_dict_strict,
+                              pretrained_init_cfg,
+                              target_kind,
+)
 
 warnings.warn('mmavs.models.utils.checkpoint_loading is deprecated: import from mmavs.models.utils (see the '
               'module docstrings of checkpoint_keys, checkpoint_file, pretrained_init, checkpoint_converter)',

@@ -36,9 +36,9 @@ from mmengine.model.weight_init import PretrainedInit, update_init_info
 from torch import nn
 
 from mmavs.registry import WEIGHT_INITIALIZERS
+
 from .checkpoint_file import load_state_dict_file, missing_file_message
-from .checkpoint_keys import (MODEL_ZOO_DOC, StateDict, convert_checkpoint, match_state_dicts, short_list,
-                              strip_prefix)
+from .checkpoint_keys import MODEL_ZOO_DOC, StateDict, convert_checkpoint, match_state_dicts, short_list, strip_prefix
 
 #: Module entries that official checkpoints do not provide and that may stay initialised, per target kind
 #: (regular expressions matched against the module's state-dict keys).

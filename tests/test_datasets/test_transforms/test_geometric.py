@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmavs.datasets.transforms import (ClipCenterCrop, ClipRandomCrop, ClipRandomFlip, ClipResize,
-                                       ClipResizeShortSide)
+from mmavs.datasets.transforms import ClipCenterCrop, ClipRandomCrop, ClipRandomFlip, ClipResize, ClipResizeShortSide
 
 T = 3
 

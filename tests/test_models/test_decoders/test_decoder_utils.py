@@ -5,8 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from mmavs.models.decoders import (MLP, ChannelCrossAttention, sine_positional_encoding_1d,
-                                   sine_positional_encoding_2d)
+from mmavs.models.decoders import MLP, ChannelCrossAttention, sine_positional_encoding_1d, sine_positional_encoding_2d
 
 
 def test_sine_1d_hand_computed():

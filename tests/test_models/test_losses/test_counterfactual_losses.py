@@ -5,8 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmavs.models.losses.counterfactual_losses import (CounterfactualEffectLoss, LatentLoss,
-                                                       OrthogonalityLoss)
+from mmavs.models.losses.counterfactual_losses import CounterfactualEffectLoss, LatentLoss, OrthogonalityLoss
 from mmavs.registry import MODELS
 from mmavs.structures import AVSDataSample
 

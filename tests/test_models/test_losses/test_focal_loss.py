@@ -5,8 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmavs.models.losses import (AVSBCELoss, AVSCrossEntropyLoss, AVSFocalLoss,
-                                 AVSSoftmaxFocalLoss)
+from mmavs.models.losses import AVSBCELoss, AVSCrossEntropyLoss, AVSFocalLoss, AVSSoftmaxFocalLoss
 
 
 def test_binary_focal_gamma0_equals_bce():

@@ -111,9 +111,10 @@ def test_segmentation_losses_scale_by_valid_weights(weight):
 
 
 def test_segmentor_config_with_negative_loss_weight_fails_at_build():
+    from mmengine.config import Config
+
     from mmavs.registry import MODELS
     from mmavs.utils import register_all_modules
-    from mmengine.config import Config
     register_all_modules()
     cfg = Config.fromfile('configs/baseline/baseline_tiny_synthetic_s4.py')
     cfg.model.losses[0].loss_weight = -1
