@@ -9,7 +9,7 @@ Examples::
     python tools/misc/cache_text_embeddings.py --data-root data/AVSBench/AVSS --cache-root data/text_cache
     # a config: encoder from cfg.text_encoder (or cfg.model.text_encoder), cache root from cfg.text_cache_root,
     # captions from the data roots of its train / val / test dataloaders
-    python tools/misc/cache_text_embeddings.py --config configs/icf/icf_pvt_s4.py
+    python tools/misc/cache_text_embeddings.py --config configs/icl/icl_pvt_s4.py
 
 Caption JSON format (see mmavs.datasets.caption_file and docs/captions.md)::
 
