@@ -47,7 +47,8 @@ def test_no_reference_to_notes_outside_the_repository():
         if name == this:
             continue
         with open(osp.join(REPO, name), encoding='utf-8') as f:
-            hits.extend(f'{name}:{n}: {line.strip()[:100]}' for n, line in enumerate(f, start=1) if OUTSIDE.search(line))
+            hits.extend(f'{name}:{n}: {line.strip()[:100]}'
+                        for n, line in enumerate(f, start=1) if OUTSIDE.search(line))
     assert not hits, 'citations of notes a user does not have:\n' + '\n'.join(hits)
 
 
