@@ -31,6 +31,7 @@ from mmavs.registry import TRANSFORMS
 from .caption_file import (clip_caption_info, load_caption_file, num_real_frames,
                            resolve_caption_path)
 from .caption_windows import default_segment_window
+from .palette import voc_palette  # noqa: F401  (re-exported: the palette's old home)
 
 SPLITS: Tuple[str, ...] = ('train', 'val', 'test')
 
@@ -45,31 +46,6 @@ _PREPARE_HINT = (
     'Prepare AVSBench as described in docs/dataset_prepare.md, or write a small synthetic copy in the '
     'official layout with `python tools/dataset_converters/generate_synthetic_avs.py --subset all '
     '--out data/synthetic`.')
-
-
-def voc_palette(num_classes: int = 71) -> List[List[int]]:
-    """PASCAL-VOC bit-interleaved colour map, as used by AVSBench-semantic's ``labels_rgb`` masks.
-
-    Bit ``k`` of the class index's triplet ``i`` (bits ``3i``, ``3i+1``, ``3i+2``) goes to the red,
-    green and blue channel at bit position ``7 - i``. Index 0 is black (background).
-
-    Args:
-        num_classes (int): Number of colours. Defaults to 71 (AVSS: background + 70 classes).
-
-    Returns:
-        list[list[int]]: ``num_classes`` RGB triplets.
-    """
-    palette = []
-    for index in range(num_classes):
-        rgb = [0, 0, 0]
-        label, bit = index, 7
-        while label > 0:
-            for channel in range(3):
-                rgb[channel] |= ((label >> channel) & 1) << bit
-            label >>= 3
-            bit -= 1
-        palette.append(rgb)
-    return palette
 
 
 def seeded_derangement(num: int, seed: int) -> np.ndarray:
