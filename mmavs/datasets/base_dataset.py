@@ -27,7 +27,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
-from mmavs.registry import TRANSFORMS
+from mmavs.registry import TRANSFORMS, build_from_mmavs
 from .caption_file import (clip_caption_info, load_caption_file, num_real_frames,
                            resolve_caption_path)
 from .caption_windows import default_segment_window
@@ -309,9 +309,8 @@ class AVSBaseDataset(BaseDataset):
                     f'{type(self).__name__}: unknown data_prefix key(s) {sorted(unknown)}; known: '
                     f'{sorted(prefix)}')
             prefix.update(data_prefix)
-        # Build config dicts with the mmavs registry, so that the clip transforms resolve whatever the
-        # current default scope is (mmengine's Compose would use the root registry).
-        pipeline = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
+        # mmengine's Compose would build the dicts with the root registry (see build_from_mmavs).
+        pipeline = [build_from_mmavs(TRANSFORMS, t) for t in pipeline]
         super().__init__(
             ann_file=self.DEFAULT_ANN_FILE if ann_file is None else ann_file,
             metainfo=metainfo,

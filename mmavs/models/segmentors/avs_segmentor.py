@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel, ModuleList
 from torch import Tensor, nn
 
-from mmavs.registry import MODELS
+from mmavs.registry import MODELS, build_from_mmavs
 from mmavs.structures import AVSDataSample, frame_ground_truth, stack_sample_field
 
 SampleList = List[AVSDataSample]
@@ -64,10 +64,8 @@ class AVSSegmentor(BaseModel):
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='AVSDataPreprocessor')
-        if isinstance(data_preprocessor, dict):
-            # Built from the mmavs registry so it works without a default scope as well.
-            data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        # BaseModel would build a dict with MMEngine's root registry (see build_from_mmavs).
+        super().__init__(data_preprocessor=build_from_mmavs(MODELS, data_preprocessor), init_cfg=init_cfg)
         if num_classes < 1:
             raise ValueError(f'AVSSegmentor: num_classes must be >= 1, got {num_classes}')
         self.num_classes = num_classes
