@@ -1,7 +1,6 @@
 """Audio-visual segmentor: backbones -> neck -> query decoder -> per-frame logits."""
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel, ModuleList
 from torch import Tensor, nn
