@@ -10,7 +10,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmengine.logging import print_log
 
 from mmavs.registry import DATASETS
-from .base_dataset import AVSBaseDataset, read_csv_rows, voc_palette
+from .base_dataset import AVSBaseDataset, read_csv_rows
+from .palette import voc_palette
 from .caption_file import CAPTION_FILES
 
 LABEL_TYPES: Tuple[str, ...] = ('v1s', 'v1m', 'v2')

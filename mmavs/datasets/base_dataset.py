@@ -48,6 +48,20 @@ _PREPARE_HINT = (
     '--out data/synthetic`.')
 
 
+def object_data_prefix(folder: str) -> Dict[str, str]:
+    """Default ``data_prefix`` of an AVSBench-object subset whose files live under ``folder``.
+
+    Args:
+        folder (str): ``'s4_data'`` or ``'ms3_data'``.
+
+    Returns:
+        dict[str, str]: ``frame``, ``mask``, ``audio_wav``, ``audio_pkl`` -> ``{folder}/visual_frames``,
+        ``{folder}/gt_masks``, ``{folder}/audio_wav``, ``{folder}/audio_log_mel``.
+    """
+    return dict(frame=f'{folder}/visual_frames', mask=f'{folder}/gt_masks', audio_wav=f'{folder}/audio_wav',
+                audio_pkl=f'{folder}/audio_log_mel')
+
+
 def seeded_derangement(num: int, seed: int) -> np.ndarray:
     """A permutation of ``range(num)`` without fixed points, drawn uniformly for a given seed.
 
@@ -446,6 +460,17 @@ class AVSBaseDataset(BaseDataset):
                     level=logging.INFO)
             return None
         return {key: ' and '.join(names) for key, names in readers.items()}
+
+    def _prefixed_audio_paths(self, vid: str, rel: str) -> Tuple[Optional[str], Optional[str]]:
+        """:meth:`_audio_paths` of the object subsets' layout: ``{audio_wav,audio_pkl}/{rel}/{vid}.{wav,pkl}``.
+
+        Args:
+            vid (str): Clip id.
+            rel (str): Folder below the ``audio_wav`` / ``audio_pkl`` prefixes (the split, and for S4
+                the category).
+        """
+        return self._audio_paths(vid, osp.join(self.data_prefix['audio_wav'], rel, f'{vid}.wav'),
+                                 osp.join(self.data_prefix['audio_pkl'], rel, f'{vid}.pkl'))
 
     def _audio_paths(self, vid: str, wav_path: Optional[str],
                      pkl_path: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
