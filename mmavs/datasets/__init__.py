@@ -1,8 +1,9 @@
 """AVSBench datasets (S4, MS3, AVSS), their clip transforms and the synthetic-data generator."""
 from . import synthetic
 from .avss import AVSSDataset
-from .base_dataset import AVSBaseDataset, seeded_derangement, voc_palette
+from .base_dataset import AVSBaseDataset, seeded_derangement
 from .ms3 import MS3Dataset
+from .palette import voc_palette
 from .s4 import S4Dataset
 from .synthetic import generate_avsbench
 from .transforms import *  # noqa: F401,F403

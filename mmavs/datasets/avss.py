@@ -11,8 +11,9 @@ from mmengine.logging import print_log
 
 from mmavs.registry import DATASETS
 
-from .base_dataset import AVSBaseDataset, read_csv_rows, voc_palette
+from .base_dataset import AVSBaseDataset, read_csv_rows
 from .caption_file import CAPTION_FILES
+from .palette import voc_palette
 
 LABEL_TYPES: Tuple[str, ...] = ('v1s', 'v1m', 'v2')
 CSV_COLUMNS: Tuple[str, ...] = ('vid', 'uid', 's_min', 's_sec', 'a_obj', 'split', 'label')

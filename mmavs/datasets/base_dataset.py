@@ -27,10 +27,11 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
-from mmavs.registry import TRANSFORMS
+from mmavs.registry import TRANSFORMS, build_from_mmavs
 
 from .caption_file import clip_caption_info, load_caption_file, num_real_frames, resolve_caption_path
 from .caption_windows import default_segment_window
+from .palette import voc_palette  # noqa: F401  (re-exported: the palette's old home)
 
 SPLITS: Tuple[str, ...] = ('train', 'val', 'test')
 
@@ -47,29 +48,18 @@ _PREPARE_HINT = (
     '--out data/synthetic`.')
 
 
-def voc_palette(num_classes: int = 71) -> List[List[int]]:
-    """PASCAL-VOC bit-interleaved colour map, as used by AVSBench-semantic's ``labels_rgb`` masks.
-
-    Bit ``k`` of the class index's triplet ``i`` (bits ``3i``, ``3i+1``, ``3i+2``) goes to the red,
-    green and blue channel at bit position ``7 - i``. Index 0 is black (background).
+def object_data_prefix(folder: str) -> Dict[str, str]:
+    """Default ``data_prefix`` of an AVSBench-object subset whose files live under ``folder``.
 
     Args:
-        num_classes (int): Number of colours. Defaults to 71 (AVSS: background + 70 classes).
+        folder (str): ``'s4_data'`` or ``'ms3_data'``.
 
     Returns:
-        list[list[int]]: ``num_classes`` RGB triplets.
+        dict[str, str]: ``frame``, ``mask``, ``audio_wav``, ``audio_pkl`` -> ``{folder}/visual_frames``,
+        ``{folder}/gt_masks``, ``{folder}/audio_wav``, ``{folder}/audio_log_mel``.
     """
-    palette = []
-    for index in range(num_classes):
-        rgb = [0, 0, 0]
-        label, bit = index, 7
-        while label > 0:
-            for channel in range(3):
-                rgb[channel] |= ((label >> channel) & 1) << bit
-            label >>= 3
-            bit -= 1
-        palette.append(rgb)
-    return palette
+    return dict(frame=f'{folder}/visual_frames', mask=f'{folder}/gt_masks', audio_wav=f'{folder}/audio_wav',
+                audio_pkl=f'{folder}/audio_log_mel')
 
 
 def seeded_derangement(num: int, seed: int) -> np.ndarray:
@@ -333,9 +323,8 @@ class AVSBaseDataset(BaseDataset):
                     f'{type(self).__name__}: unknown data_prefix key(s) {sorted(unknown)}; known: '
                     f'{sorted(prefix)}')
             prefix.update(data_prefix)
-        # Build config dicts with the mmavs registry, so that the clip transforms resolve whatever the
-        # current default scope is (mmengine's Compose would use the root registry).
-        pipeline = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
+        # mmengine's Compose would build the dicts with the root registry (see build_from_mmavs).
+        pipeline = [build_from_mmavs(TRANSFORMS, t) for t in pipeline]
         super().__init__(
             ann_file=self.DEFAULT_ANN_FILE if ann_file is None else ann_file,
             metainfo=metainfo,
@@ -471,6 +460,17 @@ class AVSBaseDataset(BaseDataset):
                     level=logging.INFO)
             return None
         return {key: ' and '.join(names) for key, names in readers.items()}
+
+    def _prefixed_audio_paths(self, vid: str, rel: str) -> Tuple[Optional[str], Optional[str]]:
+        """:meth:`_audio_paths` of the object subsets' layout: ``{audio_wav,audio_pkl}/{rel}/{vid}.{wav,pkl}``.
+
+        Args:
+            vid (str): Clip id.
+            rel (str): Folder below the ``audio_wav`` / ``audio_pkl`` prefixes (the split, and for S4
+                the category).
+        """
+        return self._audio_paths(vid, osp.join(self.data_prefix['audio_wav'], rel, f'{vid}.wav'),
+                                 osp.join(self.data_prefix['audio_pkl'], rel, f'{vid}.pkl'))
 
     def _audio_paths(self, vid: str, wav_path: Optional[str],
                      pkl_path: Optional[str]) -> Tuple[Optional[str], Optional[str]]:

@@ -4,7 +4,7 @@ from typing import Dict, List
 
 from mmavs.registry import DATASETS
 
-from .base_dataset import AVSBaseDataset, read_csv_rows
+from .base_dataset import AVSBaseDataset, object_data_prefix, read_csv_rows
 from .caption_file import CAPTION_FILES
 
 
@@ -40,11 +40,7 @@ class MS3Dataset(AVSBaseDataset):
     NUM_FRAMES = 5
     DEFAULT_CAPTION_FILE = CAPTION_FILES['ms3']
     DEFAULT_ANN_FILE = 'ms3_meta_data.csv'
-    DEFAULT_DATA_PREFIX = dict(
-        frame='ms3_data/visual_frames',
-        mask='ms3_data/gt_masks',
-        audio_wav='ms3_data/audio_wav',
-        audio_pkl='ms3_data/audio_log_mel')
+    DEFAULT_DATA_PREFIX = object_data_prefix('ms3_data')
 
     def _read_rows(self) -> List[Dict[str, str]]:
         return read_csv_rows(self.ann_file, required_columns=('split', ), min_columns=2)
@@ -64,7 +60,5 @@ class MS3Dataset(AVSBaseDataset):
         mask_paths = [osp.join(mask_dir, f'{vid}_{i}.png') for i in range(1, self.NUM_FRAMES + 1)]
         self._check_clip_files(vid, 'frame', frame_paths)
         self._check_clip_files(vid, 'mask', mask_paths)
-        wav, pkl = self._audio_paths(
-            vid, osp.join(self.data_prefix['audio_wav'], self.split, f'{vid}.wav'),
-            osp.join(self.data_prefix['audio_pkl'], self.split, f'{vid}.pkl'))
+        wav, pkl = self._prefixed_audio_paths(vid, self.split)
         return self._make_info(vid, frame_paths, mask_paths, wav, pkl, num_classes=1)

@@ -4,7 +4,7 @@ from typing import Dict, List
 
 from mmavs.registry import DATASETS
 
-from .base_dataset import AVSBaseDataset, read_csv_rows
+from .base_dataset import AVSBaseDataset, object_data_prefix, read_csv_rows
 from .caption_file import CAPTION_FILES
 
 
@@ -44,11 +44,7 @@ class S4Dataset(AVSBaseDataset):
     NUM_FRAMES = 5
     DEFAULT_CAPTION_FILE = CAPTION_FILES['s4']
     DEFAULT_ANN_FILE = 's4_meta_data.csv'
-    DEFAULT_DATA_PREFIX = dict(
-        frame='s4_data/visual_frames',
-        mask='s4_data/gt_masks',
-        audio_wav='s4_data/audio_wav',
-        audio_pkl='s4_data/audio_log_mel')
+    DEFAULT_DATA_PREFIX = object_data_prefix('s4_data')
 
     def _read_rows(self) -> List[Dict[str, str]]:
         rows = read_csv_rows(self.ann_file, required_columns=('split', ), min_columns=4)
@@ -73,8 +69,6 @@ class S4Dataset(AVSBaseDataset):
         ]
         self._check_clip_files(vid, 'frame', frame_paths)
         self._check_clip_files(vid, 'mask', mask_paths)
-        wav, pkl = self._audio_paths(vid, osp.join(self.data_prefix['audio_wav'], rel,
-                                                   f'{vid}.wav'),
-                                     osp.join(self.data_prefix['audio_pkl'], rel, f'{vid}.pkl'))
+        wav, pkl = self._prefixed_audio_paths(vid, rel)
         return self._make_info(
             vid, frame_paths, mask_paths, wav, pkl, num_classes=1, category=category)

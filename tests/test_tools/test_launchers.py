@@ -30,12 +30,13 @@ def _fake_python(path: str, log: str, has_torch: bool = True) -> str:
 
 @pytest.fixture
 def layout(tmp_path):
-    """A repository copy holding only the launchers and their helper."""
+    """A repository copy holding only the launchers and their helpers."""
     root = tmp_path / 'repo'
     os.makedirs(root / 'tools' / 'misc')
     for name in LAUNCHERS:
         shutil.copy(osp.join(REPO, 'tools', name), root / 'tools' / name)
-    shutil.copy(osp.join(REPO, 'tools', 'misc', 'find_python.sh'), root / 'tools' / 'misc')
+    for helper in ('find_python.sh', 'launcher.sh'):
+        shutil.copy(osp.join(REPO, 'tools', 'misc', helper), root / 'tools' / 'misc')
     bin_dir = tmp_path / 'bin'  # the PATH's python: an environment without torch
     _fake_python(str(bin_dir / 'python'), str(tmp_path / 'calls.log'), has_torch=False)
     return root

@@ -1,4 +1,5 @@
-# Sourced by the launchers (tools/dist_*.sh, tools/slurm_*.sh): choose the Python that runs the tools.
+# Sourced by tools/misc/launcher.sh (the body of tools/dist_*.sh, tools/slurm_*.sh): choose the Python
+# that runs the tools.
 # Order: $PYTHON if set; else the project's environment (MMAVS_VENV, default <repo>/.venv, made by
 # tools/misc/setup_env.sh) when it exists; else `python` from the PATH (a user's own environment).
 # Needs ROOT (the repository root) to be set; sets PYTHON and defines mmavs_require_torch, which stops

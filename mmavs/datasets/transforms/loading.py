@@ -12,7 +12,7 @@ from PIL import Image
 
 from mmavs.registry import TRANSFORMS
 
-from ..base_dataset import voc_palette
+from ..palette import voc_palette
 
 
 def _read_bytes(path: str, backend_args: Optional[dict], owner: str, what: str, vid: str) -> bytes:

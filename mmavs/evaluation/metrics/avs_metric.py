@@ -27,6 +27,11 @@ _METRIC_GROUPS = ('J', 'F', 'FDR')
 _REQUIRED_KEYS = ('pred_logits', 'gt_masks', 'gt_flags', 'frame_flags')
 
 
+def mean_or_nan(values: Tensor, mask: Tensor) -> float:
+    """Mean of ``values[mask]`` as a float; nan when ``mask`` selects nothing."""
+    return values[mask].mean().item() if mask.any() else float('nan')
+
+
 @METRICS.register_module()
 class AVSMetric(BaseMetric):
     """Audio-visual segmentation metric for binary (S4, MS3) and semantic (AVSS) subsets.
@@ -204,7 +209,8 @@ class AVSMetric(BaseMetric):
             values, definitions = self._binary_metrics(stats, clip)
         else:
             values, definitions = self._semantic_metrics(stats)
-        values = {key: value for key, value in values.items() if self._selected(key)}
+        # both report fractions; the metric returns percentages
+        values = {key: 100 * value for key, value in values.items() if self._selected(key)}
         self._log_summary(values, definitions, num_clips=len(results), num_frames=len(clip),
                           num_gt_frames=int(stats['real_gt'].sum()))
         return values
@@ -230,12 +236,11 @@ class AVSMetric(BaseMetric):
         values = dict(
             J_legacy=legacy_batch_mean_iou(frame_iou, batch),
             F_legacy=legacy_batch_max_f(curves, has_fg, batch),
-            J_frame=frame_iou[real].mean().item() if real.any() else float('nan'),
+            J_frame=mean_or_nan(frame_iou, real),
             J_dataset=(inter / union).item() if union > 0 else float('nan'),
             F_dataset=pooled_max_f(curves[real], has_fg[real], torch.zeros_like(clip[real])),
             F_video=pooled_max_f(curves[real], has_fg[real], clip[real]),
             FDR=false_detection_rate(class_inter, class_pred).nanmean().item())
-        values = {key: 100 * value for key, value in values.items()}
         b = self.legacy_batch_size
         definitions = dict(
             J_legacy=f'legacy: frame IoU, mean per test batch of {b} clips, mean of batches',
@@ -255,7 +260,6 @@ class AVSMetric(BaseMetric):
         present = gt_area[real].sum(0) > 0
         pooled_iou = dataset_class_iou(inter[real], pred_area[real], gt_area[real])
         fdr = false_detection_rate(inter[real], pred_area[real])
-        nan = float('nan')
         values = dict(
             J_legacy=class_j.mean().item(),
             F_legacy=class_f.mean().item(),
@@ -263,11 +267,10 @@ class AVSMetric(BaseMetric):
             F_legacy_nobg=class_f[1:].mean().item(),
             J_legacy_drop_last=class_j[:-1].mean().item(),
             F_legacy_drop_last=class_f[:-1].mean().item(),
-            mJ_present=real_j[present].mean().item() if present.any() else nan,
-            mF_present=real_f[present].mean().item() if present.any() else nan,
-            mJ_dataset=pooled_iou[present].mean().item() if present.any() else nan,
+            mJ_present=mean_or_nan(real_j, present),
+            mF_present=mean_or_nan(real_f, present),
+            mJ_dataset=mean_or_nan(pooled_iou, present),
             FDR=fdr.nanmean().item())
-        values = {key: 100 * value for key, value in values.items()}
         padded = ', padded frames as background' if self.legacy_padded_frames else ''
         c = self.num_classes
         definitions = dict(

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmavs.registry import MODELS
+from mmavs.structures import frame_ground_truth, stack_frame_field
 
 from .cross_entropy_loss import AVSBCELoss, AVSCrossEntropyLoss
 from .dice_loss import AVSDiceLoss, AVSSoftmaxDiceLoss, _dice_per_frame
@@ -34,28 +35,9 @@ def require_output(owner: str, outputs: Dict[str, Tensor], key: str) -> Tensor:
     return value
 
 
-def stack_sample_field(data_samples: Sequence, name: str) -> Optional[Tensor]:
-    """Stack a per-clip field of all data samples and flatten clips and frames.
-
-    Args:
-        data_samples (Sequence[AVSDataSample]): One per clip.
-        name (str): Data field, e.g. ``'gt_masks'`` ``[T, H, W]`` or ``'gt_flags'`` ``[T]``.
-
-    Returns:
-        Tensor, optional: ``[B*T, ...]``, or None when any sample lacks the field.
-    """
-    values = [sample.get(name, None) for sample in data_samples]
-    if not values or any(v is None for v in values):
-        return None
-    shapes = {tuple(v.shape) for v in values}
-    if len(shapes) != 1:
-        raise ValueError(f'data samples have {name!r} of different shapes {sorted(shapes)}')
-    return torch.stack(values).flatten(0, 1)
-
-
 def gather_gt(owner: str, data_samples: Sequence, num_frames_total: int, device: torch.device,
               ignore_index: int = 255) -> Dict[str, Tensor]:
-    """Frame-level ground truth of a batch.
+    """Frame-level ground truth of a batch (:func:`mmavs.structures.frame_ground_truth` plus real frames).
 
     Args:
         owner (str): Name used in error messages.
@@ -67,23 +49,13 @@ def gather_gt(owner: str, data_samples: Sequence, num_frames_total: int, device:
 
     Returns:
         dict[str, Tensor]: ``gt_masks`` Long ``[N, H, W]``, ``gt_valid`` Bool ``[N]`` (``gt_flags``; without
-        them, frames whose mask is not all ``ignore_index``), ``frame_valid`` Bool ``[N]`` (``frame_flags``, all
-        True without them).
+        them, frames whose mask is not all ``ignore_index``; and only real frames), ``frame_valid`` Bool
+        ``[N]`` (``frame_flags``, all True without them).
     """
     if not data_samples:
         raise ValueError(f'{owner}: data_samples must be a non-empty list of AVSDataSample')
-    gt_masks = stack_sample_field(data_samples, 'gt_masks')
-    if gt_masks is None:
-        raise ValueError(f'{owner}: every data sample needs gt_masks [T, H, W]')
-    if gt_masks.shape[0] != num_frames_total:
-        raise ValueError(f'{owner}: {gt_masks.shape[0]} ground-truth frames for {num_frames_total} decoded frames')
-    gt_masks = gt_masks.to(device).long()
-    gt_flags = stack_sample_field(data_samples, 'gt_flags')
-    if gt_flags is None:
-        gt_valid = (gt_masks != ignore_index).flatten(1).any(1)
-    else:
-        gt_valid = gt_flags.to(device=device, dtype=torch.bool).reshape(-1)
-    frame_flags = stack_sample_field(data_samples, 'frame_flags')
+    gt_masks, gt_valid = frame_ground_truth(owner, data_samples, num_frames_total, device, ignore_index)
+    frame_flags = stack_frame_field(data_samples, 'frame_flags', owner)
     if frame_flags is None:
         frame_valid = torch.ones(num_frames_total, dtype=torch.bool, device=device)
     else:
@@ -93,7 +65,7 @@ def gather_gt(owner: str, data_samples: Sequence, num_frames_total: int, device:
 
 def frame_flags_of(data_samples: Optional[Sequence], num_frames_total: int, device: torch.device) -> Tensor:
     """Bool ``[N]`` real-frame flags (``frame_flags`` of the samples; all True without them)."""
-    flags = stack_sample_field(data_samples, 'frame_flags') if data_samples else None
+    flags = stack_frame_field(data_samples, 'frame_flags')
     if flags is None:
         return torch.ones(num_frames_total, dtype=torch.bool, device=device)
     flags = flags.to(device=device, dtype=torch.bool).reshape(-1)

@@ -7,7 +7,7 @@ from torch import Tensor
 
 from mmavs.registry import MODELS
 
-from .utils import BaseAVSSegLoss, masked_mean
+from .utils import BaseAVSSegLoss, masked_mean, zero_ignored
 
 
 @MODELS.register_module()
@@ -38,7 +38,7 @@ class AVSBCELoss(BaseAVSSegLoss):
     def compute(self, pred: Tensor, target: Tensor, pixel_valid: Tensor) -> Tensor:
         """BCE of logits ``pred`` [F, 1, H, W] against ``target`` [F, H, W]."""
         logits = pred[:, 0]
-        gt = torch.where(pixel_valid, target, torch.zeros_like(target)).to(logits.dtype)
+        gt = zero_ignored(target, pixel_valid).to(logits.dtype)
         pos_weight = None
         if self.pos_weight is not None:
             pos_weight = logits.new_tensor(float(self.pos_weight))
@@ -79,7 +79,7 @@ class AVSCrossEntropyLoss(BaseAVSSegLoss):
                 raise ValueError(f'AVSCrossEntropyLoss: class_weight has {len(self.class_weight)} entries '
                                  f'for {pred.shape[1]} classes')
             weight = pred.new_tensor(self.class_weight)
-        gt = torch.where(pixel_valid, target, torch.zeros_like(target)).long()
+        gt = zero_ignored(target, pixel_valid).long()
         loss = F.cross_entropy(pred, gt, reduction='none')
         if weight is None:
             return masked_mean(loss, pixel_valid)

@@ -1,11 +1,10 @@
 """Dice losses for AVS: sigmoid (binary) and softmax (multi-class) forms."""
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmavs.registry import MODELS
 
-from .utils import BaseAVSSegLoss
+from .utils import BaseAVSSegLoss, zero_ignored
 
 
 def _dice_per_frame(prob: Tensor, gt: Tensor, valid: Tensor, smooth: float) -> Tensor:
@@ -93,7 +92,7 @@ class AVSSoftmaxDiceLoss(BaseAVSSegLoss):
         """Dice of ``softmax(pred)`` [F, C, H, W] against class indices ``target`` [F, H, W]."""
         num_classes = pred.shape[1]
         prob = pred.softmax(dim=1)
-        gt_index = torch.where(pixel_valid, target, torch.zeros_like(target)).long()
+        gt_index = zero_ignored(target, pixel_valid).long()
         gt = F.one_hot(gt_index, num_classes).permute(0, 3, 1, 2).to(prob.dtype)
         valid = pixel_valid.unsqueeze(1).to(prob.dtype)
         loss = _dice_per_frame(prob, gt, valid, self.smooth)  # [F, C]

@@ -5,13 +5,12 @@ problems of the stack").
 """
 from typing import Optional, Sequence, Union
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmavs.registry import MODELS
 
-from .utils import BaseAVSSegLoss, masked_mean
+from .utils import BaseAVSSegLoss, check_gamma, masked_mean, zero_ignored
 
 
 @MODELS.register_module()
@@ -39,17 +38,15 @@ class AVSFocalLoss(BaseAVSSegLoss):
                  gamma: float = 2.0,
                  alpha: Optional[float] = 0.25) -> None:
         super().__init__(loss_weight=loss_weight, loss_name=loss_name, ignore_index=ignore_index)
-        if gamma < 0:
-            raise ValueError(f'AVSFocalLoss: gamma must be >= 0, got {gamma}')
+        self.gamma = check_gamma(type(self).__name__, gamma)
         if alpha is not None and not 0. <= alpha <= 1.:
             raise ValueError(f'AVSFocalLoss: alpha must be in [0, 1] or None, got {alpha}')
-        self.gamma = float(gamma)
         self.alpha = None if alpha is None else float(alpha)
 
     def compute(self, pred: Tensor, target: Tensor, pixel_valid: Tensor) -> Tensor:
         """Focal loss of logits ``pred`` [F, 1, H, W] against 0/1 ``target`` [F, H, W]."""
         logits = pred[:, 0]
-        gt = torch.where(pixel_valid, target, torch.zeros_like(target)).to(logits.dtype)
+        gt = zero_ignored(target, pixel_valid).to(logits.dtype)
         ce = F.binary_cross_entropy_with_logits(logits, gt, reduction='none')
         prob = logits.sigmoid()
         p_t = prob * gt + (1. - prob) * (1. - gt)
@@ -85,9 +82,7 @@ class AVSSoftmaxFocalLoss(BaseAVSSegLoss):
                  gamma: float = 2.0,
                  alpha: Optional[Union[float, Sequence[float]]] = None) -> None:
         super().__init__(loss_weight=loss_weight, loss_name=loss_name, ignore_index=ignore_index)
-        if gamma < 0:
-            raise ValueError(f'AVSSoftmaxFocalLoss: gamma must be >= 0, got {gamma}')
-        self.gamma = float(gamma)
+        self.gamma = check_gamma(type(self).__name__, gamma)
         if alpha is None or isinstance(alpha, (int, float)):
             self.alpha = alpha if alpha is None else float(alpha)
         else:
@@ -95,7 +90,7 @@ class AVSSoftmaxFocalLoss(BaseAVSSegLoss):
 
     def compute(self, pred: Tensor, target: Tensor, pixel_valid: Tensor) -> Tensor:
         """Focal loss of logits ``pred`` [F, C, H, W] against class indices ``target`` [F, H, W]."""
-        gt = torch.where(pixel_valid, target, torch.zeros_like(target)).long()
+        gt = zero_ignored(target, pixel_valid).long()
         log_p = pred.log_softmax(dim=1).gather(1, gt.unsqueeze(1)).squeeze(1)  # [F, H, W]
         loss = -log_p * (1. - log_p.exp()).pow(self.gamma)
         if isinstance(self.alpha, list):

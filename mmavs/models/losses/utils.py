@@ -150,3 +150,23 @@ def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
     """
     mask = mask.to(values.dtype)
     return (values * mask).sum() / mask.sum().clamp(min=1.)
+
+
+def zero_ignored(target: Tensor, pixel_valid: Tensor) -> Tensor:
+    """``target`` with the pixels that do not count set to 0, so that it can index classes or weigh BCE.
+
+    Args:
+        target (Tensor): Integer targets ``[F, H, W]`` (ignored pixels hold ``ignore_index``).
+        pixel_valid (Tensor): Bool ``[F, H, W]``, True where the pixel counts.
+
+    Returns:
+        Tensor: Same shape and dtype as ``target``.
+    """
+    return torch.where(pixel_valid, target, torch.zeros_like(target))
+
+
+def check_gamma(owner: str, gamma: float) -> float:
+    """The focal ``gamma`` as a float; ValueError naming ``owner`` when it is negative."""
+    if gamma < 0:
+        raise ValueError(f'{owner}: gamma must be >= 0, got {gamma}')
+    return float(gamma)

@@ -1,13 +1,12 @@
 """Audio-visual segmentor: backbones -> neck -> query decoder -> per-frame logits."""
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel, ModuleList
 from torch import Tensor, nn
 
-from mmavs.registry import MODELS
-from mmavs.structures import AVSDataSample
+from mmavs.registry import MODELS, build_from_mmavs
+from mmavs.structures import AVSDataSample, frame_ground_truth, stack_sample_field
 
 SampleList = List[AVSDataSample]
 ConfigType = Union[dict, nn.Module]
@@ -64,10 +63,8 @@ class AVSSegmentor(BaseModel):
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='AVSDataPreprocessor')
-        if isinstance(data_preprocessor, dict):
-            # Built from the mmavs registry so it works without a default scope as well.
-            data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        # BaseModel would build a dict with MMEngine's root registry (see build_from_mmavs).
+        super().__init__(data_preprocessor=build_from_mmavs(MODELS, data_preprocessor), init_cfg=init_cfg)
         if num_classes < 1:
             raise ValueError(f'AVSSegmentor: num_classes must be >= 1, got {num_classes}')
         self.num_classes = num_classes
@@ -159,21 +156,8 @@ class AVSSegmentor(BaseModel):
         """
         return None
 
-    @staticmethod
-    def _stack_field(data_samples: Optional[SampleList], name: str) -> Optional[Tensor]:
-        """Stack a per-clip data field of all samples (``[B, T, ...]``); None if any sample lacks it."""
-        if not data_samples:
-            return None
-        values = [sample.get(name, None) for sample in data_samples]
-        if any(v is None for v in values):
-            return None
-        shapes = {tuple(v.shape) for v in values}
-        if len(shapes) != 1:
-            raise ValueError(f'AVSSegmentor: data samples have "{name}" of different shapes {sorted(shapes)}')
-        return torch.stack(values)
-
-    def decode(self, inputs: Dict[str, Tensor], feats: dict,
-               data_samples: Optional[SampleList] = None) -> Dict[str, Tensor]:
+    def decode(self, inputs: Dict[str, Tensor], feats: dict, data_samples: Optional[SampleList] = None,
+               **decoder_kwargs) -> Dict[str, Tensor]:
         """Run the decoder on encoded features.
 
         Args:
@@ -183,11 +167,13 @@ class AVSSegmentor(BaseModel):
                 attended across time and their audio features are zeroed (as the official AVSS code
                 multiplies the audio features by the frame flag), so the audio a padded frame happens to
                 carry (e.g. a longer donor clip under audio shuffling) never reaches the model.
+            **decoder_kwargs: Further keyword arguments of the decoder (subclasses pass e.g.
+                ``counterfactual``).
 
         Returns:
             dict: The decoder's output dict (``logits`` ``[B*T, C, H/4, W/4]`` and intermediates).
         """
-        frame_flags = self._stack_field(data_samples, 'frame_flags')
+        frame_flags = stack_sample_field(data_samples, 'frame_flags', 'AVSSegmentor')
         audio_feat = feats['audio_feat']
         if frame_flags is not None:
             audio_feat = audio_feat * frame_flags.flatten().to(audio_feat.dtype).unsqueeze(-1)
@@ -197,7 +183,8 @@ class AVSSegmentor(BaseModel):
             audio_feat,
             feats['num_frames'],
             text_memory=self.get_text_memory(inputs, feats, data_samples),
-            frame_flags=frame_flags)
+            frame_flags=frame_flags,
+            **decoder_kwargs)
 
     @staticmethod
     def resize_logits(logits: Tensor, size: Sequence[int]) -> Tensor:
@@ -252,18 +239,7 @@ class AVSSegmentor(BaseModel):
         Returns:
             dict[str, Tensor]: ``{prefix + loss.loss_name: value}``.
         """
-        gt_masks = self._stack_field(data_samples, 'gt_masks')
-        if gt_masks is None:
-            raise ValueError('AVSSegmentor.loss: every data sample needs gt_masks [T, H, W]')
-        gt_masks = gt_masks.flatten(0, 1).to(logits.device).long()
-        if gt_masks.shape[0] != logits.shape[0]:
-            raise ValueError(f'AVSSegmentor.loss: {gt_masks.shape[0]} ground-truth frames for '
-                             f'{logits.shape[0]} predicted frames')
-        gt_flags = self._stack_field(data_samples, 'gt_flags')
-        if gt_flags is None:
-            valid = (gt_masks != 255).flatten(1).any(1)
-        else:
-            valid = gt_flags.flatten().to(device=logits.device, dtype=torch.bool)
+        gt_masks, valid = frame_ground_truth('AVSSegmentor.loss', data_samples, logits.shape[0], logits.device)
         logits = self.resize_logits(logits, gt_masks.shape[-2:])
         losses: Dict[str, Tensor] = {}
         for loss_module in self.losses:

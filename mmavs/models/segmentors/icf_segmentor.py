@@ -333,19 +333,8 @@ class ICFSegmentor(AVSSegmentor):
             dict: Decoder outputs (``logits`` ``[B*T, C, H/4, W/4]``, ``text_memory`` ``[B*T, 3k, d]`` or None,
             and the SC keys when the branch ran).
         """
-        frame_flags = self._stack_field(data_samples, 'frame_flags')
-        audio_feat = feats['audio_feat']
-        if frame_flags is not None:
-            audio_feat = audio_feat * frame_flags.flatten().to(audio_feat.dtype).unsqueeze(-1)
         kwargs = dict(counterfactual=counterfactual) if isinstance(self.decoder, CounterfactualDecoder) else {}
-        return self.decoder(
-            feats['multi_scale_feats'],
-            feats['mask_features'],
-            audio_feat,
-            feats['num_frames'],
-            text_memory=self.get_text_memory(inputs, feats, data_samples),
-            frame_flags=frame_flags,
-            **kwargs)
+        return super().decode(inputs, feats, data_samples, **kwargs)
 
     def loss(self, inputs: Dict[str, Tensor], data_samples: SampleList) -> Dict[str, Tensor]:
         """Segmentation + SC + CDCL losses of a batch.

@@ -35,7 +35,7 @@ from mmengine.logging import print_log
 from mmengine.model.weight_init import PretrainedInit, update_init_info
 from torch import nn
 
-from mmavs.registry import WEIGHT_INITIALIZERS
+from mmavs.registry import WEIGHT_INITIALIZERS, with_mmavs_scope
 
 from .checkpoint_file import load_state_dict_file, missing_file_message
 from .checkpoint_keys import MODEL_ZOO_DOC, StateDict, convert_checkpoint, match_state_dicts, short_list, strip_prefix
@@ -216,10 +216,7 @@ def pretrained_init_cfg(init_cfg: Optional[Union[dict, List[dict]]]) -> Optional
         return None
 
     def _one(cfg: dict) -> dict:
-        cfg = dict(cfg)
-        if cfg.get('type') == 'Pretrained' and '_scope_' not in cfg:
-            cfg['_scope_'] = 'mmavs'
-        return cfg
+        return with_mmavs_scope(cfg) if cfg.get('type') == 'Pretrained' else dict(cfg)
 
     return _one(init_cfg) if isinstance(init_cfg, dict) else [_one(c) for c in init_cfg]
 
