@@ -13,7 +13,6 @@ partly loaded model anyway and says so in the log and in ``--out``.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 
@@ -85,8 +84,7 @@ def main(argv=None) -> dict:
         metrics = dict(metrics, **{'checkpoint/missing_keys': len(match.missing),
                                    'checkpoint/unexpected_keys': len(match.unexpected),
                                    'checkpoint/mismatched_keys': len(match.mismatched)})
-    if args.out and runner.rank == 0:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    if args.out and runner.rank == 0:  # its directory was created by check_dir_writable above
         with open(args.out, 'w') as f:
             json.dump({k: float(v) if isinstance(v, (int, float)) else v
                        for k, v in metrics.items()}, f, indent=2)
