@@ -3,10 +3,4 @@ _base_ = [
     '../_base_/models/baseline_r50.py', '../_base_/datasets/avss.py',
     '../_base_/schedules/schedule_30e.py', '../_base_/default_runtime.py'
 ]
-model = dict(
-    num_classes=71,
-    losses=[
-        dict(type='AVSCrossEntropyLoss', loss_weight=1.0),
-        dict(type='AVSSoftmaxDiceLoss', loss_weight=1.0),
-        dict(type='AVSSoftmaxFocalLoss', loss_weight=1.0),
-    ])
+model = _base_.multiclass_model

@@ -4,13 +4,7 @@ _base_ = [
     '../_base_/schedules/schedule_cpu_8e.py', '../_base_/default_runtime.py'
 ]
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=4, max_keep_ckpts=1))
-model = dict(
-    num_classes=71,
-    losses=[
-        dict(type='AVSCrossEntropyLoss', loss_weight=1.0),
-        dict(type='AVSSoftmaxDiceLoss', loss_weight=1.0),
-        dict(type='AVSSoftmaxFocalLoss', loss_weight=1.0),
-    ])
+model = _base_.multiclass_model
 train_dataloader = dict(batch_size=2, dataset=dict(with_text=True))
 val_dataloader = dict(dataset=dict(with_text=True))
 test_dataloader = dict(dataset=dict(with_text=True))

@@ -1,5 +1,5 @@
 """Tests of AVSMetric against loop-based re-statements of the AVSBench evaluation and hand-computed cases."""
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import pytest
 import torch
@@ -12,22 +12,11 @@ from mmavs.structures import AVSDataSample
 # ----------------------------------------------------------------------------- oracles
 
 
-def _oracle_f_curve(prob: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """One frame's F curve, one threshold at a time in float32, as the AVSBench code does."""
-    thresholds = torch.linspace(0, 1 - 1e-10, 255)
-    precision, recall = torch.zeros(255), torch.zeros(255)
-    for i in range(255):
-        positive = (prob >= thresholds[i]).float()
-        tp = (positive * target).sum()
-        precision[i] = tp / (positive.sum() + 1e-20)
-        recall[i] = tp / (target.sum() + 1e-20)
-    f = (1 + 0.3) * precision * recall / (0.3 * precision + recall)
-    f[f != f] = 0
-    return f
+def oracle_binary(clips: List[dict], batch_size: int, f_curve: Callable) -> Dict[str, float]:
+    """AVSBench S4 / MS3 test loop: per batch of clips, mask_iou and Eval_Fmeasure; batch values averaged.
 
-
-def oracle_binary(clips: List[dict], batch_size: int) -> Dict[str, float]:
-    """AVSBench S4 / MS3 test loop: per batch of clips, mask_iou and Eval_Fmeasure; batch values averaged."""
+    ``f_curve`` is the one-frame F curve oracle (the ``reference_f_curve`` fixture).
+    """
     j_sum, f_sum, num_batches = 0.0, 0.0, 0
     for start in range(0, len(clips), batch_size):
         frames = [(clip['pred_logits'][t, 0], clip['gt_masks'][t].float())
@@ -47,7 +36,7 @@ def oracle_binary(clips: List[dict], batch_size: int) -> Dict[str, float]:
         for logit, target in frames:
             if torch.mean(target) == 0.0:
                 continue
-            curve = _oracle_f_curve(torch.sigmoid(logit), target)
+            curve = f_curve(torch.sigmoid(logit), target)
             avg_f = curve if avg_f is None else avg_f + curve
             count += 1
             score = avg_f / count
@@ -150,19 +139,19 @@ def evaluate(clips: List[dict], **kwargs) -> Dict[str, float]:
 
 
 @pytest.mark.parametrize('batch_size', [1, 2, 4])
-def test_binary_legacy_matches_reference_loop(batch_size):
+def test_binary_legacy_matches_reference_loop(batch_size, reference_f_curve):
     clips = random_binary_clips(seed=batch_size)
     result = evaluate(clips, legacy_batch_size=batch_size)
-    expected = oracle_binary(clips, batch_size)
+    expected = oracle_binary(clips, batch_size, reference_f_curve)
     assert result['J_legacy'] / 100 == pytest.approx(expected['J'], abs=1e-6)
     assert result['F_legacy'] / 100 == pytest.approx(expected['F'], abs=1e-9)
 
 
-def test_binary_legacy_depends_on_batch_size_and_other_keys_do_not():
+def test_binary_legacy_depends_on_batch_size_and_other_keys_do_not(reference_f_curve):
     clips = random_binary_clips(seed=11)
     by_size = {b: evaluate(clips, legacy_batch_size=b) for b in (1, 2, 4)}
     for b in (1, 2, 4):
-        expected = oracle_binary(clips, b)
+        expected = oracle_binary(clips, b, reference_f_curve)
         assert by_size[b]['F_legacy'] / 100 == pytest.approx(expected['F'], abs=1e-9)
     assert abs(by_size[1]['F_legacy'] - by_size[4]['F_legacy']) > 0.1
     assert abs(by_size[1]['J_legacy'] - by_size[4]['J_legacy']) > 0.1

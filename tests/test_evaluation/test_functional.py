@@ -18,30 +18,10 @@ from mmavs.evaluation.functional import (
 )
 
 
-def _thresholds() -> torch.Tensor:
-    # the reference's own expression, with the default dtype float32
-    return torch.linspace(0, 1 - 1e-10, 255)
-
-
-def _reference_curve(prob: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-    """One frame's F curve, threshold by threshold, float32 (a re-statement of the AVSBench formulas)."""
-    thresholds = _thresholds()
-    target = gt.float()
-    precision, recall = torch.zeros(255), torch.zeros(255)
-    for i in range(255):
-        positive = (prob >= thresholds[i]).float()
-        tp = (positive * target).sum()
-        precision[i] = tp / (positive.sum() + 1e-20)
-        recall[i] = tp / (target.sum() + 1e-20)
-    f = (1 + 0.3) * precision * recall / (0.3 * precision + recall)
-    f[f != f] = 0
-    return f
-
-
-def test_thresholds_match_reference_and_end_at_one():
+def test_thresholds_match_reference_and_end_at_one(reference_thresholds):
     thresholds = legacy_thresholds()
     assert thresholds.dtype == torch.float32
-    assert torch.equal(thresholds, _thresholds())
+    assert torch.equal(thresholds, reference_thresholds)
     assert thresholds[-1].item() == 1.0  # 1 - 1e-10 rounds to 1 in float32
     assert (thresholds[1:] > thresholds[:-1]).all()
 
@@ -61,7 +41,7 @@ def test_threshold_rank_is_exact_at_and_around_every_threshold():
         threshold_rank(neighbours.double())
 
 
-def test_binary_frame_stats_match_thresholding_loop():
+def test_binary_frame_stats_match_thresholding_loop(reference_thresholds):
     gen = torch.Generator().manual_seed(0)
     logits = 6 * torch.randn(6, 9, 11, generator=gen)
     logits[0, 0, :4] = torch.tensor([0.0, 1e-9, -1e-9, 40.0])  # sigmoid exactly 0.5 twice, and 1.0
@@ -70,7 +50,7 @@ def test_binary_frame_stats_match_thresholding_loop():
     gt[3, :2] = 255  # ignored rows
     stats = binary_frame_stats(logits, gt)
     probs = torch.sigmoid(logits)
-    thresholds = _thresholds()
+    thresholds = reference_thresholds
     for n in range(6):
         valid = gt[n] != 255
         fg = (gt[n] == 1) & valid
@@ -115,7 +95,7 @@ def test_legacy_frame_iou_hand_cases():
     assert iou.item() == pytest.approx(1.0, abs=1e-8)
 
 
-def test_legacy_f_curves_bit_exact_with_reference_loop():
+def test_legacy_f_curves_bit_exact_with_reference_loop(reference_f_curve):
     gen = torch.Generator().manual_seed(2)
     logits = 5 * torch.randn(5, 12, 12, generator=gen)
     gt = (torch.rand(5, 12, 12, generator=gen) > 0.7).long()
@@ -123,7 +103,7 @@ def test_legacy_f_curves_bit_exact_with_reference_loop():
     curves = legacy_f_curves(stats['tp_count'], stats['pred_count'], stats['gt_area'])
     assert curves.dtype == torch.float32
     for n in range(5):
-        assert torch.equal(curves[n], _reference_curve(torch.sigmoid(logits[n]), gt[n]))
+        assert torch.equal(curves[n], reference_f_curve(torch.sigmoid(logits[n]), gt[n]))
 
 
 def test_legacy_batch_max_f_hand_cases():

@@ -98,7 +98,7 @@ def test_bad_caption_files(tmp_path):
         tool.find_caption_file(str(tmp_path))
     bad = tmp_path / 'bad.json'
     bad.write_text(json.dumps({'clip_x': {'video': 'v', 'frames': ['f']}}))
-    with pytest.raises(ValueError, match=r"bad.json: clip 'clip_x' has no 'segments'"):
+    with pytest.raises(ValueError, match=r"bad.json\": clip \"clip_x\": missing key\(s\) \['segments'\]"):
         tool.read_captions(str(bad))
     bad.write_text('{not json')
     with pytest.raises(ValueError, match='not valid JSON'):

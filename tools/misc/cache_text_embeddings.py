@@ -20,7 +20,6 @@ encoder encodes nothing and says so. Without ``--checkpoint`` (and without a ``P
 encoder has random weights, seeded with ``--seed`` so that the key is reproducible.
 """
 import argparse
-import json
 import os.path as osp
 import sys
 from typing import List, Optional, Sequence
@@ -30,11 +29,12 @@ from mmengine.config import Config, DictAction
 from mmengine.utils import ProgressBar
 
 import mmavs  # noqa: F401  (compat shims before mmseg / torch are touched)
+from mmavs.datasets.caption_file import CAPTION_FILES, load_caption_file
 from mmavs.models.text import CLIPCaptionEncoder, TextEmbeddingCache
 from mmavs.registry import MODELS
 
 #: Caption file names of the three AVSBench layouts (S4, MS3, AVSS), looked up in a dataset root.
-CAPTION_FILE_NAMES = ('s4_captions.json', 'ms3_captions.json', 'captions.json')
+CAPTION_FILE_NAMES = tuple(CAPTION_FILES.values())
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -84,26 +84,9 @@ def read_captions(path: str) -> List[str]:
             if not line.strip():
                 raise ValueError(f'{path}: line {i + 1} is empty; one caption per line expected.')
         return lines
-    try:
-        with open(path, encoding='utf-8') as f:
-            data = json.load(f)
-    except json.JSONDecodeError as err:
-        raise ValueError(f'caption file {path} is not valid JSON: {err}') from err
-    if not isinstance(data, dict):
-        raise ValueError(f'{path}: expected a JSON object {{clip_id: {{video, segments, frames}}}}, '
-                         f'got {type(data).__name__}.')
     captions: List[str] = []
-    for clip_id, entry in data.items():
-        if not isinstance(entry, dict):
-            raise ValueError(f'{path}: clip {clip_id!r} must map to an object, got {type(entry).__name__}.')
-        for key in ('video', 'segments', 'frames'):
-            if key not in entry:
-                raise ValueError(f'{path}: clip {clip_id!r} has no {key!r} captions.')
-        values = [entry['video']] + list(entry['segments']) + list(entry['frames'])
-        for v in values:
-            if not isinstance(v, str):
-                raise ValueError(f'{path}: clip {clip_id!r} has a non-string caption {v!r}.')
-        captions.extend(values)
+    for entry in load_caption_file(path).values():
+        captions.extend([entry['video']] + entry['segments'] + entry['frames'])
     return captions
 
 

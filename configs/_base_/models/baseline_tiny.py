@@ -1,20 +1,5 @@
 # Small baseline for CPU runs: ResNet-18, a scaled-down trainable VGGish with batch-normalised embeddings,
 # d=64, 2 decoder layers, 8 queries. Same architecture as baseline_r50.py, sized to train from scratch in
 # minutes on 2 cores (PVT-v2-b0 learned the audio-visual binding markedly slower from scratch here).
-_base_ = ['./baseline_pvt.py']
-model = dict(
-    audio_backbone=dict(
-        frozen=False,
-        channels=(16, 32, 64, 64, 64, 64),
-        embed_dims=(256, 256, 128),
-        embed_norm_cfg=dict(type='BN1d'),
-        out_channels=64,
-        init_cfg=None),
-    visual_backbone=dict(_delete_=True, type='VisualBackbone', arch='resnet18'),
-    neck=dict(
-        in_channels=[64, 128, 256, 512],
-        channels=64,
-        norm_cfg=dict(type='GN', num_groups=8, requires_grad=True)),
-    decoder=dict(
-        embed_dims=64, num_layers=2, num_queries=8, num_heads=4,
-        attn_levels=(3, 2)))
+_base_ = ['./baseline_pvt.py', './tiny_sizes.py']
+model = _base_.tiny_model

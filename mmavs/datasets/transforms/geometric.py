@@ -63,10 +63,20 @@ def _crop_clip(results: dict, x1: int, y1: int, crop_w: int, crop_h: int, owner:
     results['crop_bbox'] = (x1, y1, x1 + crop_w, y1 + crop_h)
 
 
-def _check_crop(results: dict, crop_size: Tuple[int, int], owner: str) -> Tuple[int, int]:
+def _frame_size(results: dict, owner: str) -> Tuple[int, int]:
+    """``(H, W)`` of the clip's frames; a clear error when ``frames`` was not loaded."""
     if 'frames' not in results:
         raise KeyError(f'{owner}: results lack "frames"; put LoadClipFrames before {owner}')
-    h, w = results['frames'].shape[1:3]
+    return tuple(results['frames'].shape[1:3])
+
+
+def _centre_corner(height: int, width: int, crop_w: int, crop_h: int) -> Tuple[int, int]:
+    """Top-left ``(x1, y1)`` of a centred crop, rounded as the official AVSS code (half to even)."""
+    return int(round((width - crop_w) / 2.)), int(round((height - crop_h) / 2.))
+
+
+def _check_crop(results: dict, crop_size: Tuple[int, int], owner: str) -> Tuple[int, int]:
+    h, w = _frame_size(results, owner)
     if crop_size[0] > w or crop_size[1] > h:
         raise ValueError(
             f'{owner}: crop size {crop_size[0]}x{crop_size[1]} (WxH) exceeds the clip "'
@@ -116,10 +126,7 @@ class ClipResize(BaseTransform):
         Returns:
             dict: ``results`` at the new size.
         """
-        if 'frames' not in results:
-            raise KeyError(
-                'ClipResize: results lack "frames"; put LoadClipFrames before ClipResize')
-        h, w = results['frames'].shape[1:3]
+        h, w = _frame_size(results, 'ClipResize')
         size = self.scale
         if self.keep_ratio:
             size = mmcv.rescale_size((w, h), self.scale)
@@ -172,9 +179,7 @@ class ClipResizeShortSide(BaseTransform):
             dict: ``results`` with short side ``short_side`` (square if ``center_crop``).
         """
         owner = 'ClipResizeShortSide'
-        if 'frames' not in results:
-            raise KeyError(f'{owner}: results lack "frames"; put LoadClipFrames before {owner}')
-        h, w = results['frames'].shape[1:3]
+        h, w = _frame_size(results, owner)
         s = self.short_side
         if w > h:
             size = (int(1.0 * w * s / h), s)
@@ -182,9 +187,7 @@ class ClipResizeShortSide(BaseTransform):
             size = (s, int(1.0 * h * s / w))
         _resize_clip(results, size, self.interpolation, self.backend, owner)
         if self.center_crop:
-            new_w, new_h = size
-            x1 = int(round((new_w - s) / 2.))
-            y1 = int(round((new_h - s) / 2.))
+            x1, y1 = _centre_corner(size[1], size[0], s, s)
             _crop_clip(results, x1, y1, s, s, owner)
         return results
 
@@ -194,78 +197,73 @@ class ClipResizeShortSide(BaseTransform):
             f'interpolation={self.interpolation!r}, backend={self.backend!r})')
 
 
+class _ClipCrop(BaseTransform):
+    """Crop the same window from every frame and mask; subclasses choose its top-left corner.
+
+    Required keys: ``frames``; optional ``gt_masks``. Modified: ``frames``, ``gt_masks``,
+    ``img_shape``; added ``crop_bbox`` ``(x1, y1, x2, y2)`` (exclusive ``x2``, ``y2``).
+
+    Args:
+        crop_size (int | tuple[int, int]): ``(w, h)`` of the crop; an int means a square.
+    """
+
+    def __init__(self, crop_size: Union[int, Tuple[int, int]]) -> None:
+        self.crop_size = _as_size(crop_size, 'crop_size', type(self).__name__)
+
+    def corner(self, height: int, width: int) -> Tuple[int, int]:
+        """Top-left corner ``(x1, y1)`` of the crop in frames of ``height`` x ``width``."""
+        raise NotImplementedError
+
+    def transform(self, results: dict) -> dict:
+        """Crop the clip.
+
+        Args:
+            results (dict): With ``frames`` ``[T, H, W, 3]`` and optionally ``gt_masks`` ``[T, H, W]``.
+
+        Returns:
+            dict: ``results`` at the crop size.
+        """
+        name = type(self).__name__
+        h, w = _check_crop(results, self.crop_size, name)
+        x1, y1 = self.corner(h, w)
+        _crop_clip(results, x1, y1, self.crop_size[0], self.crop_size[1], name)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(crop_size={self.crop_size})'
+
+
 @TRANSFORMS.register_module()
-class ClipCenterCrop(BaseTransform):
+class ClipCenterCrop(_ClipCrop):
     """Crop the centre of every frame and mask.
 
     Offsets are ``int(round((W - w) / 2))`` and ``int(round((H - h) / 2))``, as the official AVSS
     code. A crop larger than the frames raises ValueError.
 
-    Required keys: ``frames``; optional ``gt_masks``. Modified: ``frames``, ``gt_masks``,
-    ``img_shape``; added ``crop_bbox`` ``(x1, y1, x2, y2)`` (exclusive ``x2``, ``y2``).
-
-    Args:
-        crop_size (int | tuple[int, int]): ``(w, h)`` of the crop; an int means a square.
+    Keys and ``crop_size``: see :class:`_ClipCrop`.
     """
 
-    def __init__(self, crop_size: Union[int, Tuple[int, int]]) -> None:
-        self.crop_size = _as_size(crop_size, 'crop_size', 'ClipCenterCrop')
-
-    def transform(self, results: dict) -> dict:
-        """Crop the clip.
-
-        Args:
-            results (dict): With ``frames`` ``[T, H, W, 3]`` and optionally ``gt_masks`` ``[T, H, W]``.
-
-        Returns:
-            dict: ``results`` at the crop size.
-        """
-        h, w = _check_crop(results, self.crop_size, 'ClipCenterCrop')
-        cw, ch = self.crop_size
-        x1 = int(round((w - cw) / 2.))
-        y1 = int(round((h - ch) / 2.))
-        _crop_clip(results, x1, y1, cw, ch, 'ClipCenterCrop')
-        return results
-
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}(crop_size={self.crop_size})'
+    def corner(self, height: int, width: int) -> Tuple[int, int]:
+        """The centred corner."""
+        return _centre_corner(height, width, *self.crop_size)
 
 
 @TRANSFORMS.register_module()
-class ClipRandomCrop(BaseTransform):
+class ClipRandomCrop(_ClipCrop):
     """Crop the same random window from every frame and mask of a clip.
 
     The top-left corner is drawn uniformly (``numpy.random``, seeded by MMEngine's ``randomness``).
     A crop larger than the frames raises ValueError.
 
-    Required keys: ``frames``; optional ``gt_masks``. Modified: ``frames``, ``gt_masks``,
-    ``img_shape``; added ``crop_bbox`` ``(x1, y1, x2, y2)`` (exclusive ``x2``, ``y2``).
-
-    Args:
-        crop_size (int | tuple[int, int]): ``(w, h)`` of the crop; an int means a square.
+    Keys and ``crop_size``: see :class:`_ClipCrop`.
     """
 
-    def __init__(self, crop_size: Union[int, Tuple[int, int]]) -> None:
-        self.crop_size = _as_size(crop_size, 'crop_size', 'ClipRandomCrop')
-
-    def transform(self, results: dict) -> dict:
-        """Crop the clip.
-
-        Args:
-            results (dict): With ``frames`` ``[T, H, W, 3]`` and optionally ``gt_masks`` ``[T, H, W]``.
-
-        Returns:
-            dict: ``results`` at the crop size.
-        """
-        h, w = _check_crop(results, self.crop_size, 'ClipRandomCrop')
+    def corner(self, height: int, width: int) -> Tuple[int, int]:
+        """A uniformly drawn corner (x first, then y, as before)."""
         cw, ch = self.crop_size
-        x1 = int(np.random.randint(0, w - cw + 1))
-        y1 = int(np.random.randint(0, h - ch + 1))
-        _crop_clip(results, x1, y1, cw, ch, 'ClipRandomCrop')
-        return results
-
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}(crop_size={self.crop_size})'
+        x1 = int(np.random.randint(0, width - cw + 1))
+        y1 = int(np.random.randint(0, height - ch + 1))
+        return x1, y1
 
 
 @TRANSFORMS.register_module()

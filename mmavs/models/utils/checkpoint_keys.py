@@ -88,19 +88,31 @@ class CheckpointMatch:
         """bool: Every model key is set from a checkpoint tensor of its shape and nothing is left over."""
         return not (self.missing or self.unexpected or self.mismatched)
 
-    def describe(self) -> str:
-        """Counts and (up to 20 of each) names of the missing, unexpected and mis-shaped keys."""
+    def problems(self, model_name: str = 'the model') -> List[str]:
+        """One sentence per non-empty list: its count and (up to 20) names.
+
+        Args:
+            model_name (str): What the keys are compared against, for the sentences. Defaults to
+                ``'the model'``.
+
+        Returns:
+            list[str]: Sentences for the missing, unexpected and mis-shaped keys, in that order.
+        """
         parts = []
         if self.missing:
-            parts.append(f'{len(self.missing)} missing key(s) (in the model, not in the checkpoint): '
+            parts.append(f'{len(self.missing)} missing key(s) (in {model_name}, not in the checkpoint): '
                          f'{short_list(self.missing)}')
         if self.unexpected:
-            parts.append(f'{len(self.unexpected)} unexpected key(s) (in the checkpoint, not in the model): '
+            parts.append(f'{len(self.unexpected)} unexpected key(s) (in the checkpoint, not in {model_name}): '
                          f'{short_list(self.unexpected)}')
         if self.mismatched:
             parts.append(f'{len(self.mismatched)} shape mismatch(es): ' + short_list(
                 [f'{k} checkpoint {list(a)} vs model {list(b)}' for k, a, b in self.mismatched]))
-        return '; '.join(parts)
+        return parts
+
+    def describe(self) -> str:
+        """:meth:`problems` joined into one text."""
+        return '; '.join(self.problems())
 
 
 def match_state_dicts(model_state: StateDict, checkpoint_state: StateDict) -> CheckpointMatch:

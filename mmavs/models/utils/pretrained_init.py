@@ -38,7 +38,15 @@ from torch import nn
 from mmavs.registry import WEIGHT_INITIALIZERS, with_mmavs_scope
 
 from .checkpoint_file import load_state_dict_file, missing_file_message
-from .checkpoint_keys import MODEL_ZOO_DOC, StateDict, convert_checkpoint, match_state_dicts, short_list, strip_prefix
+from .checkpoint_keys import (
+    MODEL_ZOO_DOC,
+    CheckpointMatch,
+    StateDict,
+    convert_checkpoint,
+    match_state_dicts,
+    short_list,
+    strip_prefix,
+)
 
 #: Module entries that official checkpoints do not provide and that may stay initialised, per target kind
 #: (regular expressions matched against the module's state-dict keys).
@@ -105,13 +113,8 @@ def load_state_dict_strict(module: nn.Module,
     patterns = [re.compile(p) for p in allowed_missing]
     for key in match.missing:
         (report.allowed_missing if any(p.search(key) for p in patterns) else report.missing).append(key)
-    problems = []
-    if report.unexpected:
-        problems.append(f'{len(report.unexpected)} unexpected key(s) (not in {type(module).__name__}): '
-                        f'{short_list(report.unexpected)}')
-    if report.missing:
-        problems.append(f'{len(report.missing)} missing key(s) (not in the checkpoint): '
-                        f'{short_list(report.missing)}')
+    problems = CheckpointMatch(missing=report.missing, unexpected=report.unexpected).problems(
+        type(module).__name__)
     if problems and strict:
         raise ValueError(f'{source}: does not match {type(module).__name__}: ' + '; '.join(problems) +
                          f'. Wrong architecture variant? See {MODEL_ZOO_DOC}.')
