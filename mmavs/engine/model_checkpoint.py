@@ -37,9 +37,30 @@ def load_model_checkpoint(model: nn.Module, filename: str, allow_partial: bool =
         ValueError: The checkpoint does not fit the model and ``allow_partial`` is False (the message lists
             the keys), or it holds no state dict.
     """
+    checkpoint = _load_checkpoint(filename, map_location='cpu', logger=logger)
+    return load_checkpoint_into_model(model, checkpoint, filename, allow_partial=allow_partial, logger=logger)
+
+
+def load_checkpoint_into_model(model: nn.Module, checkpoint: object, filename: str, allow_partial: bool = False,
+                               logger: str = 'current') -> CheckpointMatch:
+    """:func:`load_model_checkpoint` for a checkpoint already read (e.g. to use its ``meta`` as well).
+
+    Args:
+        model (nn.Module): The model (a DDP / MMEngine wrapper is unwrapped).
+        checkpoint (object): What MMEngine's ``_load_checkpoint`` returned for ``filename``.
+        filename (str): Where it was read from (for the messages).
+        allow_partial (bool): As in :func:`load_model_checkpoint`.
+        logger (str): MMEngine logger name. Defaults to ``'current'``.
+
+    Returns:
+        CheckpointMatch: How the checkpoint fitted.
+
+    Raises:
+        ValueError: As :func:`load_model_checkpoint`.
+    """
     if is_model_wrapper(model):
         model = model.module
-    state = unwrap_state_dict(_load_checkpoint(filename, map_location='cpu', logger=logger), filename)
+    state = unwrap_state_dict(checkpoint, filename)
     match = match_state_dicts(model.state_dict(), state)
     if not match.complete:
         summary = (f'Checkpoint {filename!r} does not fit the model ({type(model).__name__}): '

@@ -11,6 +11,38 @@ _PATH_KEYS = {'pkl': 'audio_pkl_path', 'wav': 'audio_wav_path'}
 _PAD_MODES = ('repeat_last', 'zeros')
 
 
+def fit_examples_to_frames(examples: np.ndarray, num_frames: int, pad_mode: str, source: str) -> np.ndarray:
+    """Truncate or pad ``E`` log-mel examples to a clip's ``T`` frames (see :class:`LoadClipAudio`).
+
+    Args:
+        examples (np.ndarray): float32 ``[E, 1, 96, 64]``.
+        num_frames (int): ``T``.
+        pad_mode (str): ``'repeat_last'`` (copies of the last example) or ``'zeros'``.
+        source (str): Where the audio comes from (for the error message).
+
+    Returns:
+        np.ndarray: ``[T, 1, 96, 64]``: the first ``T`` examples, padded when ``E < T``.
+
+    Raises:
+        ValueError: ``E = 0`` with ``pad_mode='repeat_last'`` (nothing to repeat), or an unknown
+            ``pad_mode``.
+    """
+    if pad_mode not in _PAD_MODES:
+        raise ValueError(f'pad_mode must be one of {list(_PAD_MODES)}, got {pad_mode!r}.')
+    num_examples = examples.shape[0]
+    if num_examples >= num_frames:
+        return np.ascontiguousarray(examples[:num_frames])
+    if pad_mode == 'zeros':
+        pad = np.zeros((num_frames - num_examples, ) + examples.shape[1:], dtype=np.float32)
+    elif num_examples == 0:
+        raise ValueError(
+            f'Audio {source} is too short for one 0.96 s VGGish example, so pad_mode="repeat_last" has '
+            'nothing to repeat; use pad_mode="zeros" to pad it with zeros.')
+    else:
+        pad = np.repeat(examples[-1:], num_frames - num_examples, axis=0)
+    return np.concatenate([examples, pad], axis=0)
+
+
 @TRANSFORMS.register_module()
 class LoadClipAudio(BaseTransform):
     """Load the audio of a clip as ``T`` VGGish log-mel examples.
@@ -67,21 +99,6 @@ class LoadClipAudio(BaseTransform):
             raise ValueError(f'Cannot compute log-mel examples of {path}: {err}') from err
         return examples[:, None]
 
-    def _fit_to_frames(self, examples: np.ndarray, num_frames: int, path: str) -> np.ndarray:
-        """Truncate or pad ``[E, 1, 96, 64]`` examples to ``[num_frames, 1, 96, 64]``."""
-        num_examples = examples.shape[0]
-        if num_examples >= num_frames:
-            return np.ascontiguousarray(examples[:num_frames])
-        if self.pad_mode == 'zeros':
-            pad = np.zeros((num_frames - num_examples, ) + examples.shape[1:], dtype=np.float32)
-        elif num_examples == 0:
-            raise ValueError(
-                f'Audio {path} is too short for one 0.96 s VGGish example, so pad_mode="repeat_last" has '
-                'nothing to repeat; use pad_mode="zeros" to pad it with zeros.')
-        else:
-            pad = np.repeat(examples[-1:], num_frames - num_examples, axis=0)
-        return np.concatenate([examples, pad], axis=0)
-
     def transform(self, results: Dict) -> Dict:
         """Add ``audio`` (np.float32 ``[T, 1, 96, 64]``) and ``audio_num_examples`` to ``results``.
 
@@ -108,7 +125,8 @@ class LoadClipAudio(BaseTransform):
             raise ValueError(
                 f'LoadClipAudio: clip {vid} has num_frames={num_frames!r}; expected an int >= 1.')
         examples = self._load_examples(path)
-        results['audio'] = self._fit_to_frames(examples, int(num_frames), path).astype(np.float32, copy=False)
+        fitted = fit_examples_to_frames(examples, int(num_frames), self.pad_mode, path)
+        results['audio'] = fitted.astype(np.float32, copy=False)
         results['audio_num_examples'] = int(examples.shape[0])
         return results
 
