@@ -189,7 +189,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     args = parse_args(argv)
     register_all_modules()
     # the metric's own (prettytable) log is replaced by the rich tables below; warnings still show
-    logger = MMLogger.get_instance('mmavs_eval_masks', log_level='WARNING')
+    name = 'mmavs_eval_masks'
+    logger = MMLogger.get_instance(name) if MMLogger.check_instance_created(name) else MMLogger.get_instance(
+        name, log_level='WARNING')
     cfg = Config.fromfile(args.dataset_config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
