@@ -76,12 +76,17 @@ def resolve_pred_dir(pred_dir: str) -> Tuple[str, Optional[dict]]:
 
 
 def build_dataset_and_evaluator(cfg: Config, split: str):
-    """The config's test dataset on ``split`` and its test evaluator, scoring ``pred_masks``."""
+    """The config's test dataset on ``split`` and its test evaluator, scoring ``pred_masks``.
+
+    A config without ``test_evaluator`` (e.g. a dataset base config) gets ``AVSMetric`` with the dataset's
+    number of classes.
+    """
     dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
     dataset_cfg.split = split
     dataset_cfg.test_mode = True
     dataset = DATASETS.build(dataset_cfg)
-    metric_cfgs = copy.deepcopy(cfg.get('test_evaluator') or dict(type='AVSMetric'))
+    num_classes = len(dataset.metainfo['classes']) if dataset.get_data_info(0)['num_classes'] > 1 else 1
+    metric_cfgs = copy.deepcopy(cfg.get('test_evaluator') or dict(type='AVSMetric', num_classes=num_classes))
     metric_cfgs = metric_cfgs if isinstance(metric_cfgs, (list, tuple)) else [metric_cfgs]
     for metric_cfg in metric_cfgs:
         if metric_cfg.get('type') in ('AVSMetric', 'mmavs.AVSMetric'):
