@@ -25,8 +25,9 @@ indices: binary masks thresholded at 128, AVSS masks by exact palette colour ('R
 indices ('L').
 """
 import io
+import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
@@ -234,3 +235,60 @@ def read_pred_mask(path: str, subset: str, palette: Optional[Sequence[Sequence[i
             return _semantic_classes(img, path, palette)
     except (OSError, SyntaxError) as e:  # PIL's errors for files it cannot decode
         raise PredMaskError(f'predicted mask "{path}" cannot be read as an image: {e}') from None
+
+
+# ----------------------------------------------------------------------------- folders of saved masks
+def find_files(root: str) -> List[str]:
+    """Every file below ``root`` (hidden ones included), as sorted '/'-separated relative paths."""
+    found = []
+    for folder, _, names in os.walk(root):
+        rel = osp.relpath(folder, root)
+        found += [name if rel == '.' else f'{rel}/{name}'.replace(os.sep, '/') for name in names]
+    return sorted(found)
+
+
+def compare_layout(root: str, expected: Iterable[str]) -> Tuple[List[str], List[str]]:
+    """The expected mask files that ``root`` lacks, and the files it has that are not expected.
+
+    Args:
+        root (str): A ``pred_masks`` folder.
+        expected (Iterable[str]): Relative paths (:func:`clip_pred_mask_relpaths` of every clip).
+
+    Returns:
+        tuple[list[str], list[str]]: ``(missing, extra)``, sorted relative paths.
+    """
+    expected, present = set(expected), set(find_files(root))
+    return sorted(expected - present), sorted(present - expected)
+
+
+def read_clip_pred_masks(root: str, meta: dict, size: Tuple[int, int],
+                         palette: Optional[Sequence[Sequence[int]]] = None) -> Tuple[Optional[np.ndarray], List[str]]:
+    """Read the ``T`` saved masks of one clip and check them against the ground-truth size.
+
+    Args:
+        root (str): The ``pred_masks`` folder.
+        meta (dict): The clip's ``metainfo`` / ``data_info`` (see :func:`clip_pred_mask_relpaths`).
+        size (tuple[int, int]): ``(H, W)`` of the clip's ``gt_masks``, which every mask must have.
+        palette (Sequence[Sequence[int]], optional): AVSS class colours (see :func:`read_pred_mask`).
+
+    Returns:
+        tuple[np.ndarray | None, list[str]]: int64 ``[T, H, W]`` masks (None if any file has a problem)
+        and one message per problem, each naming the file (missing, unreadable, wrong mode or values, or
+        ``W x H`` differing from the ground truth's).
+    """
+    masks, problems = [], []
+    size = tuple(int(s) for s in size)
+    for relpath in clip_pred_mask_relpaths(meta):
+        path = osp.join(root, relpath)
+        try:
+            mask = read_pred_mask(path, meta['subset'], palette)
+        except (FileNotFoundError, PredMaskError) as e:
+            problems.append(str(e))
+            continue
+        if mask.shape != size:
+            problems.append(
+                f'predicted mask "{path}" is {mask.shape[1]}x{mask.shape[0]} (WxH) but the ground truth of clip '
+                f'{meta["vid"]!r} scored by the metric is {size[1]}x{size[0]}')
+            continue
+        masks.append(mask)
+    return (np.stack(masks) if not problems else None), problems

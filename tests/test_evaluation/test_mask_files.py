@@ -4,9 +4,11 @@ import os.path as osp
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from mmavs.datasets.palette import voc_palette
+from mmavs.evaluation import AVSMetric
 from mmavs.evaluation.mask_files import (
     PredMaskError,
     clip_pred_mask_relpaths,
@@ -126,3 +128,50 @@ def test_encode_rejects_values_the_format_cannot_hold():
         encode_pred_mask(np.full((2, 2), 2), 's4')
     with pytest.raises(ValueError, match=r'\[0, 71\)'):
         encode_pred_mask(np.full((2, 2), 71), 'avss', VOC)
+
+
+def _samples(logits: torch.Tensor, gt: torch.Tensor, masks: torch.Tensor) -> list:
+    flags = torch.ones(gt.shape[1], dtype=torch.bool)
+    return [dict(vid=f'c{i}', pred_logits=logits[i], pred_masks=masks[i], gt_masks=gt[i], gt_flags=flags,
+                 frame_flags=flags) for i in range(gt.shape[0])]
+
+
+def _score(num_classes: int, prediction: str, samples: list) -> dict:
+    metric = AVSMetric(num_classes=num_classes, prediction=prediction, legacy_batch_size=2)
+    metric.process(None, samples)
+    return metric.compute_metrics(metric.results)
+
+
+def test_metric_scores_masks_as_the_logits_they_come_from():
+    gen = torch.Generator().manual_seed(0)
+    # binary: 5 clips of 3 frames; masks by the official rule sigmoid > 0.5
+    logits = torch.randn(5, 3, 1, 8, 8, generator=gen) * 2
+    gt = (torch.rand(5, 3, 8, 8, generator=gen) > 0.6).long()
+    gt[0, 1] = 0  # a frame without foreground (background IoU rule)
+    masks = (torch.sigmoid(logits[:, :, 0]) > 0.5).long()
+    from_logits = _score(1, 'logits', _samples(logits, gt, masks))
+    from_masks = _score(1, 'masks', _samples(logits, gt, masks))
+    for key in ('J_legacy', 'J_frame', 'J_dataset', 'FDR'):
+        assert from_masks[key] == pytest.approx(from_logits[key], abs=1e-12), key
+    for key in ('F_legacy', 'F_dataset', 'F_video'):
+        assert from_masks[key] <= from_logits[key] + 1e-9, key
+    # AVSS-like: 4 classes, arg-max of the softmax; every key equal
+    logits = torch.randn(3, 2, 4, 6, 6, generator=gen)
+    gt = torch.randint(0, 4, (3, 2, 6, 6), generator=gen)
+    masks = torch.softmax(logits, dim=2).argmax(2)
+    from_logits = _score(4, 'logits', _samples(logits, gt, masks))
+    from_masks = _score(4, 'masks', _samples(logits, gt, masks))
+    assert from_masks == pytest.approx(from_logits, abs=1e-12)
+
+
+def test_metric_needs_the_field_it_scores():
+    metric = AVSMetric(num_classes=1, prediction='masks')
+    flags = torch.ones(1, dtype=torch.bool)
+    with pytest.raises(KeyError, match='pred_masks'):
+        metric.process(None, [dict(vid='c', pred_logits=torch.zeros(1, 1, 2, 2), gt_masks=torch.zeros(1, 2, 2),
+                                   gt_flags=flags, frame_flags=flags)])
+    with pytest.raises(ValueError, match='prediction'):
+        AVSMetric(prediction='probabilities')
+    with pytest.raises(ValueError, match='0 / 1'):
+        metric.process(None, [dict(vid='c', pred_masks=torch.full((1, 2, 2), 2), gt_masks=torch.zeros(1, 2, 2),
+                                   gt_flags=flags, frame_flags=flags)])
