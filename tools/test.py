@@ -5,6 +5,7 @@ Examples::
     python tools/test.py CONFIG CHECKPOINT
     python tools/test.py CONFIG CHECKPOINT --shuffle-audio       # each clip gets another clip's audio
     python tools/test.py CONFIG CHECKPOINT --out metrics.json --cfg-options test_evaluator.legacy_batch_size=2
+    python tools/test.py CONFIG CHECKPOINT --save-pred results/s4 --zip   # masks in the AVSBench layout + zip
     tools/dist_test.sh CONFIG CHECKPOINT 2
 
 The checkpoint is loaded strictly: missing, unexpected or mis-shaped keys (a checkpoint of another
@@ -44,8 +45,20 @@ def parse_args(argv=None) -> argparse.Namespace:
         action='store_true',
         help='evaluate even when the checkpoint does not fit the model (missing / unexpected / mis-shaped '
         'keys keep their initialisation); the log and --out then say so')
+    parser.add_argument(
+        '--save-pred',
+        metavar='DIR',
+        help='write every predicted mask to DIR/pred_masks in the AVSBench layout and file names, and '
+        'DIR/manifest.json (SavePredMasksHook); score them again with tools/analysis_tools/eval_masks.py')
+    parser.add_argument(
+        '--zip',
+        action='store_true',
+        help='with --save-pred: also pack DIR/segmentation_results_{subset}_{split}.zip (masks + manifest)')
     add_runner_args(parser)
-    return parse_runner_args(parser, argv)
+    args = parse_runner_args(parser, argv)
+    if args.zip and not args.save_pred:
+        parser.error('--zip packs the masks of --save-pred DIR: give --save-pred too')
+    return args
 
 
 def build_cfg(args: argparse.Namespace) -> Config:
@@ -59,6 +72,9 @@ def build_cfg(args: argparse.Namespace) -> Config:
                 '--shuffle-audio sets test_dataloader.dataset.audio_shuffle_seed, but the test dataset '
                 f'is a wrapper ({dataset.get("type")}); set the option on the wrapped dataset instead.')
         dataset.audio_shuffle_seed = args.shuffle_audio
+    if args.save_pred:
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='SavePredMasksHook', out_dir=args.save_pred, zip=args.zip, checkpoint=args.checkpoint)]
     setup_launcher(cfg, args.launcher)
     return cfg
 
@@ -70,6 +86,8 @@ def main(argv=None) -> dict:
         check_dir_writable(cfg.work_dir)
         if args.out:
             check_dir_writable(osp.dirname(osp.abspath(args.out)), what='directory of --out')
+        if args.save_pred:
+            check_dir_writable(args.save_pred, what='--save-pred directory')
     except WorkDirError as exc:
         sys.exit(str(exc))
     # The Runner's own load_from is non-strict; load the checkpoint strictly here instead.

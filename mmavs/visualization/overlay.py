@@ -1,0 +1,180 @@
+"""One frame with its class-index mask painted over it, and a legend strip below: :func:`draw_overlay`.
+
+The drawing goes through MMEngine's :class:`~mmengine.visualization.Visualizer`: the classes are painted
+with ``draw_binary_masks`` (OpenCV ``addWeighted``) and the legend names with ``draw_texts`` (matplotlib).
+"""
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+from mmengine.visualization import Visualizer
+
+#: Mask value never painted: the ignore index of ``AVSDataSample.gt_masks`` (frames without ground truth).
+IGNORE_INDEX = 255
+
+#: Legend strip: background colour and text colour (RGB).
+LEGEND_BACKGROUND = (255, 255, 255)
+LEGEND_TEXT_COLOR = (0, 0, 0)
+
+RGB = Tuple[int, int, int]
+
+
+def legend_line_height(height: int, width: int) -> int:
+    """Height in pixels of one legend line below a frame of ``height`` x ``width``: ``max(12, round(min/16))``."""
+    return max(12, int(round(min(height, width) / 16)))
+
+
+def present_classes(mask: np.ndarray, num_colors: int) -> List[int]:
+    """The classes :func:`draw_overlay` paints in ``mask``, in increasing order.
+
+    Args:
+        mask (np.ndarray): Integer (or bool) ``[H, W]`` class indices.
+        num_colors (int): Length of the palette (background included).
+
+    Returns:
+        list[int]: The values ``1 .. num_colors - 1`` found in ``mask`` (0 is background, 255 is ignored).
+
+    Raises:
+        ValueError: ``mask`` holds a value that is neither background, a class of the palette nor 255.
+    """
+    values = np.unique(mask).tolist()
+    bad = [v for v in values if v != IGNORE_INDEX and not 0 <= v < num_colors]
+    if bad:
+        raise ValueError(f'draw_overlay: the mask holds class {bad[0]}, but the palette has {num_colors} colours '
+                         f'(classes 0..{num_colors - 1}; {IGNORE_INDEX} = ignored, not painted)')
+    return [int(v) for v in values if 0 < v < num_colors]
+
+
+def _check_inputs(frame: np.ndarray, mask: np.ndarray, palette: Sequence[Sequence[int]],
+                  alpha: float) -> Tuple[np.ndarray, List[RGB]]:
+    """Validate the arguments of :func:`draw_overlay`; return the mask as int64 and the palette as tuples."""
+    if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        got = f'{frame.dtype} {list(frame.shape)}' if isinstance(frame, np.ndarray) else type(frame).__name__
+        raise ValueError(f'draw_overlay: frame must be a uint8 RGB array [H, W, 3], got {got}')
+    mask = np.asarray(mask)
+    if mask.dtype != np.bool_ and not np.issubdtype(mask.dtype, np.integer):
+        raise ValueError(f'draw_overlay: mask must hold integer class indices, got dtype {mask.dtype}')
+    if mask.shape != frame.shape[:2]:
+        raise ValueError(f'draw_overlay: mask {list(mask.shape)} does not match the frame {list(frame.shape[:2])}')
+    colors = []
+    for index, color in enumerate(palette):
+        if len(color) != 3 or not all(0 <= int(c) <= 255 for c in color):
+            raise ValueError(f'draw_overlay: palette[{index}] must be an RGB triplet of 0..255, got {color}')
+        colors.append(tuple(int(c) for c in color))
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f'draw_overlay: alpha must be in [0, 1], got {alpha}')
+    return mask.astype(np.int64), colors
+
+
+def _visualizer_image(visualizer: Optional[Visualizer]) -> np.ndarray:
+    """``visualizer.get_image()``, failing clearly where MMEngine does not draw (processes other than rank 0)."""
+    image = visualizer.get_image()
+    if image is None:
+        raise RuntimeError('draw_overlay draws with MMEngine\'s Visualizer, which only draws in the main '
+                           'process (rank 0); call it there')
+    return image
+
+
+def draw_legend(width: int, line_height: int, classes: Sequence[int], colors: Sequence[RGB],
+                class_names: Sequence[str], visualizer: Optional[Visualizer] = None) -> np.ndarray:
+    """A legend strip: one line per class, a colour swatch then the class name.
+
+    Line ``i`` (rows ``[i * line_height, (i + 1) * line_height)``) holds a square swatch of side
+    ``line_height - 4`` at 2 pixels from the left and top of the line, filled with exactly ``colors[c]``,
+    and the name ``class_names[c]`` in black after it; the rest of the strip is white.
+
+    Args:
+        width (int): Width of the strip ``W``.
+        line_height (int): Height of one line in pixels.
+        classes (Sequence[int]): The classes to list, top to bottom.
+        colors (Sequence[RGB]): Palette (indexed by class).
+        class_names (Sequence[str]): Names (indexed by class).
+        visualizer (Visualizer, optional): The visualiser to draw the names with. Defaults to a new one.
+
+    Returns:
+        np.ndarray: uint8 RGB ``[len(classes) * line_height, W, 3]``.
+    """
+    strip = np.empty((len(classes) * line_height, width, 3), dtype=np.uint8)
+    strip[...] = LEGEND_BACKGROUND
+    if not classes:
+        return strip
+    side = line_height - 4
+    for line, cls in enumerate(classes):
+        top = line * line_height + 2
+        strip[top:top + side, 2:2 + side] = colors[cls]
+    visualizer = visualizer if visualizer is not None else Visualizer()
+    visualizer.set_image(strip)
+    positions = np.array([[line_height + 2, (line + 0.5) * line_height] for line in range(len(classes))])
+    font_size = 0.6 * line_height * 72 / visualizer.dpi  # points: 60 % of the line height in pixels
+    visualizer.draw_texts([str(class_names[c]) for c in classes], positions, font_sizes=font_size,
+                          colors=LEGEND_TEXT_COLOR, vertical_alignments='center')
+    return _visualizer_image(visualizer)
+
+
+def draw_overlay(frame: np.ndarray,
+                 mask: np.ndarray,
+                 palette: Sequence[Sequence[int]],
+                 class_names: Sequence[str],
+                 alpha: float = 0.5,
+                 legend: bool = True,
+                 visualizer: Optional[Visualizer] = None) -> np.ndarray:
+    """Paint the classes of ``mask`` over ``frame``, with a legend of the classes present below it.
+
+    Pixels of class ``c != 0`` become ``(1 - alpha) * frame + alpha * palette[c]``, per channel, rounded to
+    the nearest integer, exact halves to the even one. (This is OpenCV's ``addWeighted``, used by MMEngine's
+    ``Visualizer.draw_binary_masks``; it computes in single precision, so for alphas other than 0, 0.25,
+    0.5, 0.75 and 1 a value within about 1e-4 of a half can round the other way: at most 1 off
+    ``np.rint`` of the exact value.) Background pixels (class 0) and pixels of the ignore index 255
+    (``AVSDataSample.gt_masks`` of frames without ground truth) keep the frame's colour exactly.
+
+    With ``legend=True`` a white strip is added below the frame: one line per class present (increasing
+    class index), a swatch of exactly ``palette[c]`` then ``class_names[c]`` in black, each line
+    :func:`legend_line_height` pixels high. With no class present (or ``legend=False``) nothing is added.
+
+    Args:
+        frame (np.ndarray): uint8 RGB ``[H, W, 3]``.
+        mask (np.ndarray): Integer ``[H, W]`` class indices (binary: 0 / 1; bool accepted).
+        palette (Sequence[RGB]): One ``(r, g, b)`` colour per class, index 0 = background (not painted).
+        class_names (Sequence[str]): One name per class (only the names of the classes present are used).
+        alpha (float): Weight of the class colour, in ``[0, 1]``. Defaults to 0.5.
+        legend (bool): Add the legend strip. Defaults to True.
+        visualizer (Visualizer, optional): The MMEngine visualiser to draw with (its current image is
+            replaced). Defaults to a new ``Visualizer``.
+
+    Returns:
+        np.ndarray: uint8 RGB ``[H', W, 3]`` with ``H' = H + n * legend_line_height(H, W)`` (``n`` classes
+        listed, 0 without legend); rows ``[0, H)`` are the overlaid frame.
+
+    Raises:
+        ValueError: Wrong frame / mask type or shape, mask shape different from the frame's, a palette entry
+            that is not an RGB triplet, ``alpha`` outside ``[0, 1]``, a mask value outside the palette
+            (other than 255), or a class present without a name.
+        RuntimeError: Called in a process other than the main one (MMEngine draws on rank 0 only).
+
+    Examples:
+        >>> import numpy as np
+        >>> frame = np.full((4, 6, 3), 100, dtype=np.uint8)
+        >>> mask = np.zeros((4, 6), dtype=np.int64)
+        >>> mask[1:3, 2:4] = 1
+        >>> out = draw_overlay(frame, mask, [(0, 0, 0), (255, 0, 0)], ['background', 'sounding'])
+        >>> out.shape, out[1, 2].tolist(), out[0, 0].tolist()
+        ((16, 6, 3), [178, 50, 50], [100, 100, 100])
+    """
+    mask, colors = _check_inputs(frame, mask, palette, alpha)
+    classes = present_classes(mask, len(colors))
+    unnamed = [c for c in classes if c >= len(class_names)]
+    if unnamed:
+        raise ValueError(f'draw_overlay: the mask holds class {unnamed[0]}, which has no name (class_names holds '
+                         f'{len(class_names)})')
+    visualizer = visualizer if visualizer is not None else Visualizer()
+    if classes:
+        visualizer.set_image(frame)
+        visualizer.draw_binary_masks(np.stack([mask == c for c in classes]), colors=[colors[c] for c in classes],
+                                     alphas=float(alpha))
+        overlaid = _visualizer_image(visualizer)
+    else:
+        overlaid = frame.copy()
+    if not legend or not classes:
+        return overlaid
+    height, width = frame.shape[:2]
+    strip = draw_legend(width, legend_line_height(height, width), classes, colors, class_names, visualizer)
+    return np.concatenate([overlaid, strip], axis=0)
