@@ -26,6 +26,8 @@ _DEFAULT_CODECS = {
 }
 #: Sample rates the Opus encoder takes; others are resampled to 48 kHz.
 _OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
+#: Pixel formats with subsampled chroma: they need an even width and height.
+_SUBSAMPLED = ('yuv420p', 'yuvj420p', 'yuv422p', 'yuvj422p', 'nv12', 'nv21', 'yuv420p10le')
 #: Frames are matched to times with this tolerance (seconds), against float rounding of rational times.
 _TIME_EPS = 1e-6
 
@@ -83,6 +85,9 @@ def _open(path: str):
         raise VideoReadError(f'video file "{path}" is empty (0 bytes)')
     try:
         return av.open(path)
+    except av.error.EOFError as err:
+        raise VideoReadError(f'video file "{path}" ends before its first frame (zero-length or truncated): {err}') \
+            from None
     except (av.FFmpegError, UnicodeDecodeError) as err:
         raise VideoReadError(f'cannot read video file "{path}": {err}') from None
 
@@ -249,8 +254,11 @@ def read_audio_track(path: str, info: Optional[VideoInfo] = None) -> Tuple[np.nd
     return np.ascontiguousarray(samples.T), rate
 
 
-def _even(value: int) -> int:
-    return value + (value % 2)
+def _stream_size(width: int, height: int, pix_fmt: str) -> Tuple[int, int]:
+    """``(width, height)`` of the stream: rounded up to even numbers for subsampled chroma."""
+    if pix_fmt in _SUBSAMPLED:
+        return width + width % 2, height + height % 2
+    return width, height
 
 
 def write_video(path: str,
@@ -276,7 +284,8 @@ def write_video(path: str,
         audio_codec (str, optional): Defaults to aac (mp4 / mov / mkv) or libopus (webm, resampled to 48 kHz
             when its rate is not one Opus takes). ``pcm_s16le`` (in mkv) is lossless.
         pix_fmt (str): Pixel format of the stream. Defaults to yuv420p (what players expect), which needs an
-            even width and height: odd frames are padded with one black row / column.
+            even width and height: odd frames are padded with one black row / column. ``bgr0`` with the
+            ``ffv1`` codec (in mkv) is lossless.
         video_options (dict, optional): Encoder options, e.g. ``{'crf': '18'}`` (the default for libx264).
 
     Returns:
@@ -301,7 +310,7 @@ def write_video(path: str,
     out = av.open(str(path), 'w')
     try:
         vstream = out.add_stream(video_codec, rate=rate)
-        vstream.width, vstream.height = _even(width), _even(height)
+        vstream.width, vstream.height = _stream_size(width, height, pix_fmt)
         vstream.pix_fmt = pix_fmt
         vstream.options = dict(video_options)
         astream, audio_frames = None, deque()
@@ -330,7 +339,7 @@ def _video_frame(av, frame: np.ndarray, stream, pts: int, path: str):
         raise ValueError(f'write_video("{path}"): frames must be uint8 RGB [H, W, 3], got {frame.dtype} '
                          f'{list(frame.shape)}')
     height, width = frame.shape[:2]
-    if (_even(width), _even(height)) != (stream.width, stream.height):
+    if _stream_size(width, height, stream.pix_fmt) != (stream.width, stream.height):
         raise ValueError(f'write_video("{path}"): frame of {width}x{height} (WxH) in a stream of '
                          f'{stream.width}x{stream.height}; all frames must have one size')
     if (width, height) != (stream.width, stream.height):

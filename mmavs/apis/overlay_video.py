@@ -1,0 +1,101 @@
+"""What the demos write: the input with the predicted masks overlaid (a video with its sound), and mask PNGs.
+
+Overlays are drawn by :func:`mmavs.visualization.draw_overlay` (dataset palette, legend of the classes present
+below the frame). A video needs one frame size, so every overlay is padded at the bottom with the legend's
+background to the tallest legend of the input (``H + n * line_height``, ``n`` the most classes present in
+one mask). Mask ``k`` covers the ``k``-th sampling interval ``[k / fps, (k + 1) / fps)``: every frame of that
+interval shows it (AVSBench annotates one frame per second; the frame of second ``k`` is sampled at
+``k + 15/16`` s), frames after the last interval show the last mask.
+"""
+import json
+import os
+import os.path as osp
+from typing import Iterable, Iterator, List, Optional, Tuple
+
+import numpy as np
+from mmengine.visualization import Visualizer
+
+from mmavs.engine.atomic_file import atomic_write
+from mmavs.evaluation.mask_files import write_pred_mask
+from mmavs.visualization import draw_overlay, legend_line_height, present_classes
+from mmavs.visualization.overlay import LEGEND_BACKGROUND
+
+from .inferencer import AVSPrediction
+
+#: Seconds of slack when a frame time is put into a sampling interval (rational times in floats).
+_EPS = 1e-6
+
+
+def overlay_height(pred: AVSPrediction, height: int, width: int, legend: bool = True) -> int:
+    """Height of every overlaid frame of ``pred``: the frame's plus its tallest legend."""
+    if not legend:
+        return height
+    most = max(len(present_classes(mask, len(pred.palette))) for mask in pred.masks)
+    return height + most * legend_line_height(height, width)
+
+
+def mask_index(pred: AVSPrediction, time: float) -> int:
+    """Index of the mask shown at ``time`` (seconds from the first frame): its sampling interval's."""
+    return int(min(max(np.floor(time * pred.sampling.fps + _EPS), 0), pred.num_frames - 1))
+
+
+def overlay_frames(pred: AVSPrediction, frames: Iterable[Tuple[float, np.ndarray]], alpha: float = 0.5,
+                   legend: bool = True) -> Iterator[Tuple[float, np.ndarray]]:
+    """Overlay each frame with the mask of its interval (:func:`mask_index`), padded to one height.
+
+    Args:
+        pred (AVSPrediction): The predictions; masks at the frames' size.
+        frames (Iterable[tuple[float, np.ndarray]]): ``(time, frame)``, frames uint8 RGB ``[H, W, 3]``.
+        alpha (float): Weight of the class colours (:func:`~mmavs.visualization.draw_overlay`).
+        legend (bool): Draw the legend strip.
+
+    Yields:
+        tuple[float, np.ndarray]: ``(time, overlay)``, uint8 RGB ``[H', W, 3]`` with one ``H'`` for all.
+    """
+    visualizer = Visualizer()
+    total = None
+    for time, frame in frames:
+        mask = pred.masks[mask_index(pred, time)]
+        if mask.shape != frame.shape[:2]:
+            raise ValueError(f'"{pred.name}": mask {list(mask.shape)} for a frame of {list(frame.shape[:2])}')
+        if total is None:
+            total = overlay_height(pred, frame.shape[0], frame.shape[1], legend)
+        drawn = draw_overlay(frame, mask, pred.palette, pred.classes, alpha=alpha, legend=legend,
+                             visualizer=visualizer)
+        if drawn.shape[0] < total:
+            pad = np.empty((total - drawn.shape[0], ) + drawn.shape[1:], dtype=np.uint8)
+            pad[...] = LEGEND_BACKGROUND
+            drawn = np.concatenate([drawn, pad], axis=0)
+        yield time, drawn
+
+
+def save_prediction_masks(pred: AVSPrediction, out_dir: str, subset: str) -> List[str]:
+    """Write one PNG per sampled frame and a JSON index of them.
+
+    Files: ``{out_dir}/{name}_{k:05d}.png`` (``k`` the sampled frame, from 0), written by
+    :func:`mmavs.evaluation.mask_files.write_pred_mask` in the AVSBench formats (S4 / MS3: 0 / 255 grey;
+    AVSS: class index with the dataset palette), and ``{out_dir}/{name}_masks.json``: ``classes``,
+    ``palette``, ``sampling`` and per frame ``file``, ``time`` (s), ``clip`` (clip id) and ``frame_index``
+    (decoded frame of the video, null for frame folders).
+
+    Args:
+        pred (AVSPrediction): The predictions.
+        out_dir (str): Output folder (created).
+        subset (str): ``'s4'``, ``'ms3'`` or ``'avss'`` (the mask format).
+
+    Returns:
+        list[str]: The PNG paths.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    paths, frames = [], []
+    for k, mask in enumerate(pred.masks):
+        name = f'{pred.name}_{k:05d}.png'
+        paths.append(osp.join(out_dir, name))
+        write_pred_mask(paths[-1], mask, subset, pred.palette)
+        index: Optional[int] = None if pred.frame_indices is None else int(pred.frame_indices[k])
+        frames.append(dict(file=name, time=float(pred.frame_times[k]),
+                           clip=pred.clip_ids[int(pred.frame_clips[k])], frame_index=index))
+    index_file = dict(name=pred.name, classes=list(pred.classes), palette=pred.palette,
+                      sampling=pred.sampling.describe(), frames=frames)
+    atomic_write(osp.join(out_dir, f'{pred.name}_masks.json'), json.dumps(index_file, indent=1).encode())
+    return paths
