@@ -117,7 +117,8 @@ class _Job:
 
 
 def frame_prediction(logits: Tensor, size: Sequence[int], threshold: float,
-                     resize: Callable[[Tensor, Sequence[int]], Tensor]) -> Tuple[Tensor, Tensor]:
+                     resize: Callable[[Tensor, Sequence[int]], Tensor],
+                     with_prob: bool = True) -> Tuple[Tensor, Optional[Tensor]]:
     """Mask and probability of one frame at ``size``, from its logits at the model's resolution.
 
     Multi-class logits are resized :data:`_CLASS_CHUNK` classes at a time while a running maximum, arg-max
@@ -129,26 +130,28 @@ def frame_prediction(logits: Tensor, size: Sequence[int], threshold: float,
         size (Sequence[int]): ``(H, W)``.
         threshold (float): Threshold on ``sigmoid`` for ``C = 1`` (the model's ``test_cfg.threshold``).
         resize (Callable): ``[N, C, h, w], (H, W) -> [N, C, H, W]`` (the segmentor's ``resize_logits``).
+        with_prob (bool): Also compute the probability (else None is returned for it). Defaults to True.
 
     Returns:
-        tuple[Tensor, Tensor]: long ``[H, W]`` mask and float ``[H, W]`` probability.
+        tuple[Tensor, Tensor | None]: long ``[H, W]`` mask and float ``[H, W]`` probability.
     """
     if logits.shape[0] == 1:
         prob = resize(logits[None].float(), size)[0, 0].sigmoid()
-        return (prob > threshold).long(), prob
+        return (prob > threshold).long(), prob if with_prob else None
     best = denom = label = None
     for start in range(0, logits.shape[0], _CLASS_CHUNK):
         chunk = resize(logits[None, start:start + _CLASS_CHUNK].float(), size)[0]
         chunk_max, chunk_arg = chunk.max(dim=0)
         if best is None:
             best, label = chunk_max, chunk_arg
-            denom = torch.exp(chunk - best).sum(dim=0)
+            denom = torch.exp(chunk - best).sum(dim=0) if with_prob else None
             continue
         new_best = torch.maximum(best, chunk_max)
-        denom = denom * torch.exp(best - new_best) + torch.exp(chunk - new_best).sum(dim=0)
+        if with_prob:
+            denom = denom * torch.exp(best - new_best) + torch.exp(chunk - new_best).sum(dim=0)
         label = torch.where(chunk_max > best, chunk_arg + start, label)
         best = new_best
-    return label, 1.0 / denom
+    return label, 1.0 / denom if with_prob else None
 
 
 class AVSInferencer(BaseInferencer):
@@ -505,9 +508,8 @@ class AVSInferencer(BaseInferencer):
         for t in range(len(meta['inference_frames'])):
             if not flags[t]:
                 raise RuntimeError(f'clip "{meta.get("vid")}": real frame {t} is flagged as padding')
-            mask, prob = frame_prediction(logits[t], size, threshold, self.model.resize_logits)
-            out.append((mask.cpu().numpy().astype(dtype),
-                        prob.cpu().numpy().astype(np.float32) if return_probs else None))
+            mask, prob = frame_prediction(logits[t], size, threshold, self.model.resize_logits, return_probs)
+            out.append((mask.cpu().numpy().astype(dtype), None if prob is None else prob.cpu().numpy()))
         return out
 
     def postprocess_job(self, job: _Job, frames: List[Tuple[np.ndarray, Optional[np.ndarray]]],
