@@ -31,7 +31,7 @@ from torch import Tensor
 from mmavs.audio import read_wav, to_mono_16k
 from mmavs.captioning import BaseCaptioner, ClipToCaption
 from mmavs.datasets.caption_file import clip_caption_info, load_caption_file, num_real_frames
-from mmavs.registry import CAPTIONERS, TRANSFORMS, build_from_mmavs
+from mmavs.registry import CAPTIONERS, DATASETS, TRANSFORMS, build_from_mmavs
 from mmavs.structures import AVSDataSample
 
 from .inference import (
@@ -302,7 +302,6 @@ class AVSInferencer(BaseInferencer):
     def _dataset(self, split: str):
         """The config's test dataset of ``split`` (loaded once), with the inference pipeline."""
         if split not in self._datasets:
-            from mmavs.registry import DATASETS
             cfg = dict(test_dataset_cfg(self.cfg), split=split, test_mode=True, pipeline=self.dataset_pipeline)
             if self.needs_captions:
                 cfg['with_text'] = True
@@ -317,10 +316,11 @@ class AVSInferencer(BaseInferencer):
         """Check one input and plan its clips, without decoding frames or audio.
 
         Raises:
-            FileNotFoundError, ValueError: Bad input (each message names the file): a missing / empty /
-                unreadable video, a video without audio (unless ``allow_silent``), a video shorter than one
-                frame interval, a frame folder without a wav, captions missing for a clip, MIT without any
-                caption source.
+            FileNotFoundError, ValueError, KeyError: Bad input (each message names the file): a missing /
+                empty / unreadable video (:class:`~mmavs.apis.video_io.VideoReadError`), a video without
+                audio (unless ``allow_silent``), a video shorter than one frame interval, a frame folder
+                without a wav, a clip name not in the dataset split or a caption file without the clip
+                (KeyError), MIT without any caption source.
         """
         if isinstance(source, DatasetClip):
             dataset, index_of = self._dataset(source.split)

@@ -52,7 +52,7 @@ def overlay_frames(pred: AVSPrediction, frames: Iterable[Tuple[float, np.ndarray
     Yields:
         tuple[float, np.ndarray]: ``(time, overlay)``, uint8 RGB ``[H', W, 3]`` with one ``H'`` for all.
     """
-    visualizer = Visualizer()
+    visualizer = Visualizer.get_instance('mmavs_overlay_video')  # one drawing canvas for every call
     total = None
     for time, frame in frames:
         mask = pred.masks[mask_index(pred, time)]
