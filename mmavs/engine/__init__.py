@@ -1,12 +1,12 @@
 """Engine components: hooks, atomic checkpoint files, RNG state, resume look-up, strict checkpoint loading."""
 from .atomic_file import ATOMIC_BACKEND, AtomicLocalBackend, atomic_write, remove_stale_temp_files
-from .hooks import RNG_STATE_KEY, AtomicCheckpointHook, RNGStateHook, write_last_checkpoint
+from .hooks import RNG_STATE_KEY, AtomicCheckpointHook, AVSVisualizationHook, RNGStateHook, write_last_checkpoint
 from .latest_checkpoint import find_resume_checkpoint
 from .model_checkpoint import load_model_checkpoint
 from .rng_state import capture_rng_state, restore_rng_state
 
 __all__ = [
     'ATOMIC_BACKEND', 'AtomicLocalBackend', 'atomic_write', 'remove_stale_temp_files',
-    'AtomicCheckpointHook', 'RNGStateHook', 'RNG_STATE_KEY', 'write_last_checkpoint',
+    'AtomicCheckpointHook', 'AVSVisualizationHook', 'RNGStateHook', 'RNG_STATE_KEY', 'write_last_checkpoint',
     'find_resume_checkpoint', 'capture_rng_state', 'restore_rng_state', 'load_model_checkpoint'
 ]
