@@ -6,6 +6,7 @@ Examples::
     python tools/test.py CONFIG CHECKPOINT --shuffle-audio       # each clip gets another clip's audio
     python tools/test.py CONFIG CHECKPOINT --out metrics.json --cfg-options test_evaluator.legacy_batch_size=2
     python tools/test.py CONFIG CHECKPOINT --show-dir vis --interval 10  # vis/<vid>.png for every 10th clip
+    python tools/test.py CONFIG CHECKPOINT --save-pred results/s4 --zip   # masks in the AVSBench layout + zip
     tools/dist_test.sh CONFIG CHECKPOINT 2
 
 The checkpoint is loaded strictly: missing, unexpected or mis-shaped keys (a checkpoint of another
@@ -46,6 +47,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='evaluate even when the checkpoint does not fit the model (missing / unexpected / mis-shaped '
         'keys keep their initialisation); the log and --out then say so')
     parser.add_argument(
+        '--save-pred',
+        metavar='DIR',
+        help='write every predicted mask to DIR/pred_masks in the AVSBench layout and file names, and '
+        'DIR/manifest.json (SavePredMasksHook); score them again with tools/analysis_tools/eval_masks.py')
+    parser.add_argument(
+        '--zip',
+        action='store_true',
+        help='with --save-pred: also pack DIR/segmentation_results_{subset}_{split}.zip (masks + manifest)')
+    parser.add_argument(
         '--show-dir',
         help='write one image per test clip into this directory, <vid>.png: the frames with the ground truth '
         'and the prediction painted over them (AVSVisualizationHook / AVSLocalVisualizer)')
@@ -53,6 +63,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--interval', type=int, metavar='N', help='with --show-dir: draw every N-th test clip (default: every clip)')
     add_runner_args(parser)
     args = parse_runner_args(parser, argv)
+    if args.zip and not args.save_pred:
+        parser.error('--zip packs the masks of --save-pred DIR: give --save-pred too')
     if args.interval is not None and (args.show_dir is None or args.interval < 1):
         parser.error('--interval N needs --show-dir and N >= 1')
     return args
@@ -78,6 +90,9 @@ def build_cfg(args: argparse.Namespace) -> Config:
                 '--shuffle-audio sets test_dataloader.dataset.audio_shuffle_seed, but the test dataset '
                 f'is a wrapper ({dataset.get("type")}); set the option on the wrapped dataset instead.')
         dataset.audio_shuffle_seed = args.shuffle_audio
+    if args.save_pred:
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='SavePredMasksHook', out_dir=args.save_pred, zip=args.zip, checkpoint=args.checkpoint)]
     if args.show_dir is not None:
         trigger_visualization_hook(cfg, args)
     setup_launcher(cfg, args.launcher)
@@ -91,6 +106,8 @@ def main(argv=None) -> dict:
         check_dir_writable(cfg.work_dir)
         if args.out:
             check_dir_writable(osp.dirname(osp.abspath(args.out)), what='directory of --out')
+        if args.save_pred:
+            check_dir_writable(args.save_pred, what='--save-pred directory')
         if args.show_dir:
             check_dir_writable(args.show_dir, what='--show-dir directory')
     except WorkDirError as exc:

@@ -2,9 +2,11 @@
 
 One implementation, two views: :func:`voc_palette_array` (uint8 array, what the synthetic-data
 generator paints with) and :func:`voc_palette` (nested lists of ints, what dataset ``metainfo`` and
-``LoadClipMasks`` hold).
+``LoadClipMasks`` hold). Colour masks are decoded against a palette by exact colour match
+(:func:`palette_lookup`, :func:`colours_to_classes`), by ``LoadClipMasks`` (ground truth) and
+:func:`mmavs.evaluation.mask_files.read_pred_mask` (saved predictions) alike.
 """
-from typing import List
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -42,3 +44,66 @@ def voc_palette(num_classes: int = 71) -> List[List[int]]:
         list[list[int]]: ``num_classes`` RGB triplets.
     """
     return voc_palette_array(num_classes).tolist()
+
+
+def palette_lookup(palette: Sequence[Sequence[int]]) -> Dict[int, int]:
+    """Look-up table colour code -> class index of a palette (see :func:`colour_codes`).
+
+    Args:
+        palette (Sequence[Sequence[int]]): ``C`` RGB triplets (0..255), one distinct colour per class.
+
+    Returns:
+        dict[int, int]: ``(r << 16) | (g << 8) | b`` -> class index.
+
+    Raises:
+        ValueError: An empty palette, an entry that is not an RGB triplet, or a colour used twice.
+    """
+    if len(palette) == 0:
+        raise ValueError('the palette is empty')
+    lut: Dict[int, int] = {}
+    for index, colour in enumerate(palette):
+        colour = tuple(int(v) for v in colour)
+        if len(colour) != 3 or not all(0 <= v <= 255 for v in colour):
+            raise ValueError(f'palette entry {index} {colour} is not an RGB triplet')
+        code = (colour[0] << 16) | (colour[1] << 8) | colour[2]
+        if code in lut:
+            raise ValueError(f'palette colour {list(colour)} is used by classes {lut[code]} and {index}')
+        lut[code] = index
+    return lut
+
+
+def colour_codes(rgb: np.ndarray) -> np.ndarray:
+    """One integer per pixel of an RGB image: ``(r << 16) | (g << 8) | b``.
+
+    Args:
+        rgb (np.ndarray): uint8 ``[H, W, 3]``.
+
+    Returns:
+        np.ndarray: int32 ``[H, W]``.
+    """
+    rgb = rgb.astype(np.int32)
+    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+
+def colours_to_classes(rgb: np.ndarray, lut: Dict[int, int]) -> Tuple[np.ndarray, List[Tuple[int, int, int]]]:
+    """Class index of every pixel of an RGB image, by exact colour match with a palette.
+
+    Args:
+        rgb (np.ndarray): uint8 ``[H, W, 3]``.
+        lut (dict[int, int]): From :func:`palette_lookup`.
+
+    Returns:
+        tuple[np.ndarray, list[tuple[int, int, int]]]: int64 ``[H, W]`` class indices (-1 where the colour
+        is not in the palette) and the colours not in the palette, sorted (empty when all are known).
+    """
+    codes = colour_codes(rgb)
+    uniq, inverse = np.unique(codes, return_inverse=True)
+    mapped = np.array([lut.get(int(c), -1) for c in uniq], dtype=np.int64)
+    unknown = [((int(c) >> 16) & 255, (int(c) >> 8) & 255, int(c) & 255) for c in uniq[mapped < 0]]
+    return mapped[inverse.reshape(codes.shape)], unknown
+
+
+def describe_colours(colours: Sequence[Tuple[int, int, int]], limit: int = 10) -> str:
+    """``'[(10, 20, 30), ...] (and N more)'``: the first ``limit`` colours of a list, for messages."""
+    more = f' (and {len(colours) - limit} more)' if len(colours) > limit else ''
+    return f'{list(colours[:limit])}{more}'

@@ -42,7 +42,7 @@ def _fsync_dir(directory: str) -> None:
             os.close(fd)
 
 
-def atomic_write(path: Union[str, Path], data: bytes) -> None:
+def atomic_write(path: Union[str, Path], data: bytes, sync: bool = True) -> None:
     """Write ``data`` to ``path`` so that ``path`` never holds a partial file.
 
     Missing parent directories are created. The file gets the permissions a plain ``open(path, 'wb')``
@@ -52,6 +52,9 @@ def atomic_write(path: Union[str, Path], data: bytes) -> None:
     Args:
         path (str | Path): The file to write.
         data (bytes): Its new content.
+        sync (bool): Flush the file and the rename to disk (``fsync``), so that the new content also
+            survives a crash of the machine. False keeps the rename atomic for other processes but
+            leaves flushing to the OS (for many small files, e.g. predicted masks). Defaults to True.
     """
     path = osp.abspath(str(path))
     directory = osp.dirname(path)
@@ -61,15 +64,17 @@ def atomic_write(path: Union[str, Path], data: bytes) -> None:
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with suppress(OSError):
             os.remove(tmp)
         raise
-    _fsync_dir(directory)
+    if sync:
+        _fsync_dir(directory)
 
 
 def remove_stale_temp_files(directory: Union[str, Path]) -> List[str]:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from mmavs.registry import TRANSFORMS
 
-from ..palette import voc_palette
+from ..palette import colours_to_classes, describe_colours, palette_lookup, voc_palette
 
 
 def _read_bytes(path: str, backend_args: Optional[dict], owner: str, what: str, vid: str) -> bytes:
@@ -323,23 +323,14 @@ class LoadClipMasks(BaseTransform):
         lut = self._lut_cache.get(key)
         if lut is not None:
             return lut
-        if len(key) == 0:
-            raise ValueError('LoadClipMasks: the palette is empty')
         if len(key) > self.ignore_index or len(key) > 256:
             raise ValueError(
                 f'LoadClipMasks: {len(key)} palette colours do not fit uint8 class indices below '
                 f'ignore_index={self.ignore_index}')
-        lut = {}
-        for index, colour in enumerate(key):
-            if len(colour) != 3 or not all(0 <= v <= 255 for v in colour):
-                raise ValueError(
-                    f'LoadClipMasks: palette entry {index} {colour} is not an RGB triplet')
-            code = (colour[0] << 16) | (colour[1] << 8) | colour[2]
-            if code in lut:
-                raise ValueError(
-                    f'LoadClipMasks: palette colour {colour} is used by classes {lut[code]} and {index}'
-                )
-            lut[code] = index
+        try:
+            lut = palette_lookup(key)
+        except ValueError as e:
+            raise ValueError(f'LoadClipMasks: {e}') from None
         self._lut_cache[key] = lut
         return lut
 
@@ -350,19 +341,12 @@ class LoadClipMasks(BaseTransform):
             raise ValueError(
                 f'LoadClipMasks: mask "{path}" has the unsupported PNG mode {img.mode!r} for colour '
                 'masks')
-        rgb = np.asarray(img).astype(np.int32)
-        codes = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
-        uniq, inverse = np.unique(codes, return_inverse=True)
-        mapped = np.array([lut.get(int(c), -1) for c in uniq], dtype=np.int64)
-        unknown = uniq[mapped < 0]
-        if unknown.size:
-            colours = [((int(c) >> 16) & 255, (int(c) >> 8) & 255, int(c) & 255)
-                       for c in unknown[:10]]
-            more = f' (and {unknown.size - 10} more)' if unknown.size > 10 else ''
+        classes, unknown = colours_to_classes(np.asarray(img), lut)
+        if unknown:
             raise ValueError(
-                f'LoadClipMasks: mask "{path}" has {unknown.size} colour(s) not in the '
-                f'{len(lut)}-colour palette: {colours}{more}')
-        return mapped[inverse.reshape(codes.shape)].astype(np.uint8)
+                f'LoadClipMasks: mask "{path}" has {len(unknown)} colour(s) not in the '
+                f'{len(lut)}-colour palette: {describe_colours(unknown)}')
+        return classes.astype(np.uint8)
 
     def _resolve_palette(self, results: dict) -> Dict[int, int]:
         if self.palette is not None:

@@ -1,19 +1,30 @@
 """Pure metric functions (per-frame statistics and their aggregations)."""
 from .binary_metrics import (
-                             LEGACY_NUM_THRESHOLDS,
-                             binary_frame_stats,
-                             legacy_batch_max_f,
-                             legacy_batch_mean_iou,
-                             legacy_f_curves,
-                             legacy_frame_iou,
-                             legacy_thresholds,
-                             pooled_max_f,
-                             threshold_rank,
+    LEGACY_NUM_THRESHOLDS,
+    MASK_LOGIT,
+    binary_frame_stats,
+    binary_masks_to_logits,
+    legacy_batch_max_f,
+    legacy_batch_mean_iou,
+    legacy_f_curves,
+    legacy_frame_iou,
+    legacy_thresholds,
+    logits_to_binary_masks,
+    pooled_max_f,
+    threshold_rank,
 )
-from .semantic_metrics import dataset_class_iou, false_detection_rate, legacy_class_scores, semantic_frame_stats
+from .semantic_metrics import (
+    dataset_class_iou,
+    false_detection_rate,
+    legacy_class_scores,
+    logits_to_class_masks,
+    semantic_frame_stats,
+    semantic_mask_stats,
+)
 
 __all__ = [
-    'LEGACY_NUM_THRESHOLDS', 'binary_frame_stats', 'dataset_class_iou', 'false_detection_rate',
-    'legacy_batch_max_f', 'legacy_batch_mean_iou', 'legacy_class_scores', 'legacy_f_curves',
-    'legacy_frame_iou', 'legacy_thresholds', 'pooled_max_f', 'semantic_frame_stats', 'threshold_rank'
+    'LEGACY_NUM_THRESHOLDS', 'MASK_LOGIT', 'binary_frame_stats', 'binary_masks_to_logits', 'dataset_class_iou',
+    'false_detection_rate', 'legacy_batch_max_f', 'legacy_batch_mean_iou', 'legacy_class_scores',
+    'legacy_f_curves', 'legacy_frame_iou', 'legacy_thresholds', 'logits_to_binary_masks', 'logits_to_class_masks',
+    'pooled_max_f', 'semantic_frame_stats', 'semantic_mask_stats', 'threshold_rank'
 ]

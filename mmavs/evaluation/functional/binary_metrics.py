@@ -192,6 +192,49 @@ def _chunk_stats(logits: Tensor, gt: Tensor, ignore_index: int, tables: _StatsTa
         tp_count=suffix[:, 1, legacy])
 
 
+#: Logit magnitude of a pixel of a mask that is already decided (:func:`binary_masks_to_logits`): its float32
+#: sigmoid is exactly 1.0 (foreground) or below the smallest positive threshold (background, about 4e-44).
+MASK_LOGIT = 100.0
+
+
+def logits_to_binary_masks(logits: Tensor) -> Tensor:
+    """The foreground of each pixel as the AVSBench evaluation and ``save_mask`` decide it.
+
+    ``sigmoid(logit) > 0.5`` in float32: the operating point of the legacy J (:func:`binary_frame_stats`
+    counts exactly these pixels) and of the official scripts' saved masks. (A logit so small that its float32
+    sigmoid rounds to 0.5 is background, unlike ``logit > 0``.)
+
+    Args:
+        logits (Tensor): float ``[...]`` foreground logits.
+
+    Returns:
+        Tensor: int64 0 / 1, same shape.
+    """
+    return (torch.sigmoid(logits.float()) > 0.5).long()
+
+
+def binary_masks_to_logits(masks: Tensor) -> Tensor:
+    """Logits ``+-MASK_LOGIT`` of decided 0 / 1 masks, for the logit-based statistics.
+
+    Their probabilities are 1.0 and about 4e-44: at 0.5 every pixel keeps its value (J and the areas are
+    those of the masks), and on the legacy F thresholds a foreground pixel reaches all 255, a background
+    pixel only the first (0), so each frame's F curve takes two values: F of the all-foreground
+    prediction at threshold 0 and F of the mask everywhere else.
+
+    Args:
+        masks (Tensor): integer or bool ``[...]`` masks, 0 / 1.
+
+    Returns:
+        Tensor: float32, same shape.
+    """
+    if masks.is_floating_point():
+        raise TypeError(f'binary masks must be integer or bool, got {masks.dtype}')
+    if masks.numel() and (masks.min() < 0 or masks.max() > 1):
+        raise ValueError(f'binary masks must hold 0 / 1, found values in [{int(masks.min())}, '
+                         f'{int(masks.max())}]')
+    return torch.where(masks.bool(), MASK_LOGIT, -MASK_LOGIT).float()
+
+
 def legacy_frame_iou(inter: Tensor, pred_area: Tensor, gt_area: Tensor, num_valid: Tensor) -> Tensor:
     """AVSBench per-frame IoU at the 0.5 operating point.
 

@@ -1,7 +1,9 @@
 """Semantic (AVSS, multi-class) AVS metrics as pure functions.
 
 :func:`semantic_frame_stats` reduces each frame to per-class intersection, prediction and ground-truth areas
-(one ``bincount`` of the frame's confusion matrix). The aggregations are computed from those counts:
+(one ``bincount`` of the frame's confusion matrix) of the arg-max prediction (:func:`logits_to_class_masks`);
+:func:`semantic_mask_stats` does the same for class masks already decided (e.g. read from saved files).
+The aggregations are computed from those counts:
 
 - :func:`legacy_class_scores`: the AVSBench-semantic per-class J and F (per-frame IoU / F-measure summed over
   frames, divided by the number of frames where the class occurs in prediction or GT);
@@ -18,13 +20,26 @@ LEGACY_SEMANTIC_EPS = 2.220446049250313e-16
 LEGACY_F_BETA2 = 0.3
 
 
+def logits_to_class_masks(logits: Tensor) -> Tensor:
+    """The class of each pixel as the AVSBench-semantic evaluation decides it: arg-max of the softmax.
+
+    The reference's order of operations (softmax in float32, then arg-max) also fixes how exact ties are
+    broken: the first class wins.
+
+    Args:
+        logits (Tensor): float ``[N, C, H, W]`` class logits.
+
+    Returns:
+        Tensor: int64 ``[N, H, W]`` class indices.
+    """
+    return torch.softmax(logits.float(), dim=1).argmax(1)
+
+
 def semantic_frame_stats(logits: Tensor, gt: Tensor, num_classes: int,
                          ignore_index: int = 255) -> Dict[str, Tensor]:
     """Per-frame, per-class areas of the arg-max prediction against the ground truth.
 
-    The prediction is the arg-max of the softmax over classes (the reference's order of operations, which
-    also fixes how exact ties are broken: the first class wins). Pixels whose GT is ``ignore_index`` are
-    left out of every count.
+    The prediction is :func:`logits_to_class_masks`; see :func:`semantic_mask_stats` for the counts.
 
     Args:
         logits (Tensor): float ``[N, C, H, W]`` class logits, ``C == num_classes``.
@@ -44,8 +59,35 @@ def semantic_frame_stats(logits: Tensor, gt: Tensor, num_classes: int,
         raise ValueError(f'logits have {logits.shape[1]} channels, expected num_classes={num_classes}')
     if not logits.is_floating_point():
         raise TypeError(f'logits must be floating point, got {logits.dtype}')
+    return semantic_mask_stats(logits_to_class_masks(logits), gt, num_classes, ignore_index)
+
+
+def semantic_mask_stats(pred: Tensor, gt: Tensor, num_classes: int,
+                        ignore_index: int = 255) -> Dict[str, Tensor]:
+    """Per-frame, per-class areas of predicted class masks against the ground truth.
+
+    Pixels whose GT is ``ignore_index`` are left out of every count.
+
+    Args:
+        pred (Tensor): integer ``[N, H, W]`` predicted classes in ``[0, num_classes)``.
+        gt (Tensor): integer ``[N, H, W]`` class indices in ``[0, num_classes)`` or ``ignore_index``.
+        num_classes (int): Number of classes ``C`` (background included).
+        ignore_index (int): Ground-truth value of ignored pixels. Defaults to 255.
+
+    Returns:
+        dict[str, Tensor]: int64 ``[N, C]`` each, on ``pred``'s device: ``inter``, ``pred_area`` and
+        ``gt_area``.
+    """
+    if pred.dim() != 3 or pred.shape != gt.shape:
+        raise ValueError(f'semantic_mask_stats expects pred and gt of the same shape [N, H, W], got '
+                         f'{tuple(pred.shape)} and {tuple(gt.shape)}')
+    if pred.is_floating_point() or pred.dtype == torch.bool:
+        raise TypeError(f'predicted class masks must be integer, got {pred.dtype}')
     num_frames, num_pixels = gt.shape[0], gt.shape[1] * gt.shape[2]
-    pred = torch.softmax(logits.float(), dim=1).argmax(1).reshape(num_frames, num_pixels)
+    pred = pred.reshape(num_frames, num_pixels).long()
+    if pred.numel() and (pred.min() < 0 or pred.max() >= num_classes):
+        bad = pred[(pred < 0) | (pred >= num_classes)].unique()[:5].tolist()
+        raise ValueError(f'predicted classes must be in [0, {num_classes}); found {bad}')
     gt = gt.reshape(num_frames, num_pixels).long()
     valid = gt != ignore_index
     in_range = (gt >= 0) & (gt < num_classes)

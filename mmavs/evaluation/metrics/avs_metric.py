@@ -12,6 +12,7 @@ from mmavs.registry import METRICS
 
 from ..functional import (
     binary_frame_stats,
+    binary_masks_to_logits,
     dataset_class_iou,
     false_detection_rate,
     legacy_batch_max_f,
@@ -21,10 +22,13 @@ from ..functional import (
     legacy_frame_iou,
     pooled_max_f,
     semantic_frame_stats,
+    semantic_mask_stats,
 )
 
 _METRIC_GROUPS = ('J', 'F', 'FDR')
-_REQUIRED_KEYS = ('pred_logits', 'gt_masks', 'gt_flags', 'frame_flags')
+#: What the metric scores: the data sample field of each ``prediction`` option.
+PREDICTION_FIELDS = dict(logits='pred_logits', masks='pred_masks')
+_REQUIRED_KEYS = ('gt_masks', 'gt_flags', 'frame_flags')
 
 
 def mean_or_nan(values: Tensor, mask: Tensor) -> float:
@@ -79,6 +83,18 @@ class AVSMetric(BaseMetric):
     The legacy batches are consecutive groups of ``legacy_batch_size`` clips in the order the results were
     processed, which is the dataset order for a non-shuffled sampler (MMEngine restores it across ranks).
 
+    Scoring decided masks (``prediction='masks'``, e.g. saved prediction files): every J key, the areas and
+    FDR are those of the logits the masks were decided from (binary: ``sigmoid > 0.5``; AVSS: arg-max),
+    and so are all AVSS keys. The binary F keys can only be lower: a 0 / 1 mask reaches the legacy
+    thresholds as a probability of 0 or 1, so each frame's F curve has two values, F of the
+    all-foreground prediction at threshold 0 and F at 0.5 at every other threshold, instead of the best
+    threshold of the logits (see :func:`mmavs.evaluation.binary_masks_to_logits`).
+
+    After :meth:`compute_metrics`, :attr:`last_report` holds what was logged, for tools that print it
+    themselves: ``rows``, a list of ``(key, value %, kind, definition)``, and ``classes`` (multiclass:
+    ``dict`` of per-class tensors ``[C]``: ``J``, ``F``, ``frames``, ``J_gt``, ``F_gt``, ``IoU_pooled``,
+    ``FDR`` as fractions, ``gt_frames``, ``in_gt``; binary: None), plus ``names`` (class names).
+
     Args:
         task (str, optional): ``'binary'`` or ``'multiclass'``; inferred from ``num_classes`` if None.
         num_classes (int): 1 for binary, the number of classes (71 for AVSS) otherwise. Defaults to 1.
@@ -91,6 +107,9 @@ class AVSMetric(BaseMetric):
         metrics (Sequence[str] | str): Groups to report among ``'J'``, ``'F'``, ``'FDR'``.
             Defaults to all.
         ignore_index (int): GT value of ignored pixels. Defaults to 255.
+        prediction (str): What is scored: ``'logits'`` (``pred_logits`` ``[T, C, H, W]``, what models
+            predict) or ``'masks'`` (``pred_masks`` ``[T, H, W]``: 0 / 1, or class indices; see above).
+            Defaults to 'logits'.
         collect_device (str): Device for collecting results across ranks. Defaults to 'cpu'.
         prefix (str, optional): Prefix of the metric names (``'avs/J_legacy'``...); None or ``''`` gives
             ``'avs'``, MMEngine's rule. Defaults to None.
@@ -106,6 +125,7 @@ class AVSMetric(BaseMetric):
                  legacy_padded_frames: bool = True,
                  metrics: Union[str, Sequence[str]] = _METRIC_GROUPS,
                  ignore_index: int = 255,
+                 prediction: str = 'logits',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -125,6 +145,8 @@ class AVSMetric(BaseMetric):
         if unknown or not metrics:
             raise ValueError(
                 f'AVSMetric: metrics must be a non-empty subset of {_METRIC_GROUPS}, got {metrics}')
+        if prediction not in PREDICTION_FIELDS:
+            raise ValueError(f'AVSMetric: prediction must be one of {tuple(PREDICTION_FIELDS)}, got {prediction!r}')
         if class_names is not None and len(class_names) != num_classes:
             raise ValueError(f'AVSMetric: {len(class_names)} class_names for num_classes={num_classes}')
         self.task = task
@@ -134,6 +156,8 @@ class AVSMetric(BaseMetric):
         self.legacy_padded_frames = legacy_padded_frames
         self.metrics = metrics
         self.ignore_index = ignore_index
+        self.prediction = prediction
+        self.last_report: Optional[Dict[str, Any]] = None
 
     # ------------------------------------------------------------------ process
     def process(self, data_batch: Any, data_samples: Sequence[Union[dict, BaseDataElement]]) -> None:
@@ -142,7 +166,8 @@ class AVSMetric(BaseMetric):
         Args:
             data_batch (Any): The batch from the dataloader (unused).
             data_samples (Sequence[dict]): One per clip, as ``AVSDataSample.to_dict()``: ``pred_logits``
-                float ``[T, C, H, W]``, ``gt_masks`` int ``[T, H, W]``, ``gt_flags`` / ``frame_flags`` bool
+                float ``[T, C, H, W]`` (or, with ``prediction='masks'``, ``pred_masks`` int ``[T, H, W]``),
+                ``gt_masks`` int ``[T, H, W]``, ``gt_flags`` / ``frame_flags`` bool
                 ``[T]``, ``vid``.
         """
         for sample in data_samples:
@@ -152,21 +177,24 @@ class AVSMetric(BaseMetric):
 
     def _clip_stats(self, sample: dict) -> dict:
         vid = sample.get('vid', '<unknown vid>')
-        missing = [key for key in _REQUIRED_KEYS if sample.get(key) is None]
+        pred_key = PREDICTION_FIELDS[self.prediction]
+        missing = [key for key in (pred_key, ) + _REQUIRED_KEYS if sample.get(key) is None]
         if missing:
             raise KeyError(f'AVSMetric: data sample of clip {vid} lacks {missing}')
-        logits, gt = sample['pred_logits'], sample['gt_masks']
+        pred, gt = sample[pred_key], sample['gt_masks']
         gt_flags = torch.as_tensor(sample['gt_flags'], dtype=torch.bool).cpu()
         frame_flags = torch.as_tensor(sample['frame_flags'], dtype=torch.bool).cpu()
         channels = 1 if self.task == 'binary' else self.num_classes
-        if logits.dim() != 4 or logits.shape[1] != channels:
+        if self.prediction == 'logits' and (pred.dim() != 4 or pred.shape[1] != channels):
             raise ValueError(f'AVSMetric: pred_logits of clip {vid} must be [T, {channels}, H, W], got '
-                             f'{tuple(logits.shape)}')
-        num_frames = logits.shape[0]
-        expected = (num_frames, ) + tuple(logits.shape[2:])
+                             f'{tuple(pred.shape)}')
+        if self.prediction == 'masks' and pred.dim() != 3:
+            raise ValueError(f'AVSMetric: pred_masks of clip {vid} must be [T, H, W], got {tuple(pred.shape)}')
+        num_frames = pred.shape[0]
+        expected = (num_frames, ) + tuple(pred.shape[-2:])
         if gt.shape != expected:
             raise ValueError(f'AVSMetric: gt_masks of clip {vid} have shape {tuple(gt.shape)}, expected '
-                             f'{expected} (pred_logits {tuple(logits.shape)})')
+                             f'{expected} ({pred_key} {tuple(pred.shape)})')
         if gt_flags.shape != (num_frames, ) or frame_flags.shape != (num_frames, ):
             raise ValueError(f'AVSMetric: gt_flags {tuple(gt_flags.shape)} / frame_flags '
                              f'{tuple(frame_flags.shape)} of clip {vid} must be [{num_frames}]')
@@ -174,16 +202,19 @@ class AVSMetric(BaseMetric):
             raise ValueError(f'AVSMetric: clip {vid} has ground truth on padded frames')
         padded = ~frame_flags if self.legacy_padded_frames else torch.zeros_like(frame_flags)
         keep = gt_flags | padded
-        index = keep.nonzero().squeeze(1).to(logits.device)
-        logits, gt = logits.index_select(0, index), gt.to(logits.device).index_select(0, index).long()
+        index = keep.nonzero().squeeze(1).to(pred.device)
+        pred, gt = pred.index_select(0, index), gt.to(pred.device).index_select(0, index).long()
         # padded frames are scored against an all-background GT in the legacy figures
         gt[padded[keep].to(gt.device)] = 0
         if self.task == 'binary':
-            stats = binary_frame_stats(logits[:, 0], gt, self.ignore_index)
+            logits = pred[:, 0] if self.prediction == 'logits' else binary_masks_to_logits(pred)
+            stats = binary_frame_stats(logits, gt, self.ignore_index)
             stats['pred_count'] = stats['pred_count'].int()
             stats['tp_count'] = stats['tp_count'].int()
+        elif self.prediction == 'logits':
+            stats = semantic_frame_stats(pred, gt, self.num_classes, self.ignore_index)
         else:
-            stats = semantic_frame_stats(logits, gt, self.num_classes, self.ignore_index)
+            stats = semantic_mask_stats(pred, gt, self.num_classes, self.ignore_index)
         result = {key: value.cpu() for key, value in stats.items()}
         result.update(vid=vid, real_gt=gt_flags[keep].clone())
         return result
@@ -205,13 +236,15 @@ class AVSMetric(BaseMetric):
             raise ValueError('AVSMetric: none of the evaluated clips has a frame with ground truth')
         clip = torch.repeat_interleave(torch.arange(len(results)), frames_per_clip)
         stats = {key: torch.cat([r[key] for r in results]) for key in results[0] if key != 'vid'}
+        self.last_report = dict(rows=[], classes=None, names=self._names())
         if self.task == 'binary':
             values, definitions = self._binary_metrics(stats, clip)
         else:
             values, definitions = self._semantic_metrics(stats)
         # both report fractions; the metric returns percentages
         values = {key: 100 * value for key, value in values.items() if self._selected(key)}
-        self._log_summary(values, definitions, num_clips=len(results), num_frames=len(clip),
+        self.last_report['rows'] = [(key, value, self._kind(key), definitions[key]) for key, value in values.items()]
+        self._log_summary(self.last_report['rows'], num_clips=len(results), num_frames=len(clip),
                           num_gt_frames=int(stats['real_gt'].sum()))
         return values
 
@@ -299,6 +332,7 @@ class AVSMetric(BaseMetric):
         return [f'class_{i}' for i in range(self.num_classes)]
 
     def _log_class_table(self, columns: Dict[str, Tensor]) -> None:
+        self.last_report['classes'] = columns
         table = PrettyTable()
         table.field_names = ['Class', 'J legacy', 'F legacy', 'frames', 'J (GT fr.)', 'F (GT fr.)',
                              'IoU pooled', 'FDR', 'in GT']
@@ -324,14 +358,14 @@ class AVSMetric(BaseMetric):
             return 'legacy formula, corrected noBg'
         return 'mmavs: batch/padding-free'
 
-    def _log_summary(self, values: Dict[str, float], definitions: Dict[str, str], num_clips: int,
-                     num_frames: int, num_gt_frames: int) -> None:
+    def _log_summary(self, rows: List[Tuple[str, float, str, str]], num_clips: int, num_frames: int,
+                     num_gt_frames: int) -> None:
         table = PrettyTable()
         table.field_names = ['Metric', 'Value (%)', 'Kind', 'Definition']
         table.align['Definition'] = 'l'
-        for key, value in values.items():
-            table.add_row([key, f'{value:.2f}', self._kind(key), definitions[key]])
+        for key, value, kind, definition in rows:
+            table.add_row([key, f'{value:.2f}', kind, definition])
         print_log(
-            f'AVSMetric ({self.task}): {num_clips} clips, {num_gt_frames} frames with GT, {num_frames} '
-            f'frames in the legacy figures\n' + table.get_string(),
+            f'AVSMetric ({self.task}, scoring {PREDICTION_FIELDS[self.prediction]}): {num_clips} clips, '
+            f'{num_gt_frames} frames with GT, {num_frames} frames in the legacy figures\n' + table.get_string(),
             logger='current')
