@@ -5,6 +5,7 @@ Examples::
     python tools/test.py CONFIG CHECKPOINT
     python tools/test.py CONFIG CHECKPOINT --shuffle-audio       # each clip gets another clip's audio
     python tools/test.py CONFIG CHECKPOINT --out metrics.json --cfg-options test_evaluator.legacy_batch_size=2
+    python tools/test.py CONFIG CHECKPOINT --show-dir vis --interval 10  # vis/<vid>.png for every 10th clip
     python tools/test.py CONFIG CHECKPOINT --save-pred results/s4 --zip   # masks in the AVSBench layout + zip
     tools/dist_test.sh CONFIG CHECKPOINT 2
 
@@ -54,11 +55,28 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--zip',
         action='store_true',
         help='with --save-pred: also pack DIR/segmentation_results_{subset}_{split}.zip (masks + manifest)')
+    parser.add_argument(
+        '--show-dir',
+        help='write one image per test clip into this directory, <vid>.png: the frames with the ground truth '
+        'and the prediction painted over them (AVSVisualizationHook / AVSLocalVisualizer)')
+    parser.add_argument(
+        '--interval', type=int, metavar='N', help='with --show-dir: draw every N-th test clip (default: every clip)')
     add_runner_args(parser)
     args = parse_runner_args(parser, argv)
     if args.zip and not args.save_pred:
         parser.error('--zip packs the masks of --save-pred DIR: give --save-pred too')
+    if args.interval is not None and (args.show_dir is None or args.interval < 1):
+        parser.error('--interval N needs --show-dir and N >= 1')
     return args
+
+
+def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> None:
+    """Turn on the config's visualization hook for ``--show-dir`` (the shape of mmseg's tools/test.py)."""
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        raise RuntimeError('--show-dir needs default_hooks.visualization = dict(type=\'AVSVisualizationHook\') in '
+                           'the config (configs/_base_/default_runtime.py has it)')
+    hook.update(draw=True, out_dir=args.show_dir, interval=args.interval or 1)
 
 
 def build_cfg(args: argparse.Namespace) -> Config:
@@ -75,6 +93,8 @@ def build_cfg(args: argparse.Namespace) -> Config:
     if args.save_pred:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
             dict(type='SavePredMasksHook', out_dir=args.save_pred, zip=args.zip, checkpoint=args.checkpoint)]
+    if args.show_dir is not None:
+        trigger_visualization_hook(cfg, args)
     setup_launcher(cfg, args.launcher)
     return cfg
 
@@ -88,6 +108,8 @@ def main(argv=None) -> dict:
             check_dir_writable(osp.dirname(osp.abspath(args.out)), what='directory of --out')
         if args.save_pred:
             check_dir_writable(args.save_pred, what='--save-pred directory')
+        if args.show_dir:
+            check_dir_writable(args.show_dir, what='--show-dir directory')
     except WorkDirError as exc:
         sys.exit(str(exc))
     # The Runner's own load_from is non-strict; load the checkpoint strictly here instead.

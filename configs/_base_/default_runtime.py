@@ -17,11 +17,13 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # RNG state in every checkpoint and re-established at the next epoch start: resuming is exact
     rng_state=dict(type='RNGStateHook'),
+    # draws nothing unless draw=True (tools/test.py --show-dir DIR sets it, with out_dir=DIR)
+    visualization=dict(type='AVSVisualizationHook'),
 )
 
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(
-    type='Visualizer', vis_backends=vis_backends, name='visualizer')
+# frames with ground truth and prediction; binary subsets in one colour, AVSS in the dataset's palette
+visualizer = dict(type='AVSLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(by_epoch=True, window_size=50)
 log_level = 'INFO'
 load_from = None

@@ -17,6 +17,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmavs.evaluation  # noqa: F401,F403
     import mmavs.models  # noqa: F401,F403
     import mmavs.structures  # noqa: F401,F403
+    import mmavs.visualization  # noqa: F401,F403
 
     if not init_default_scope:
         return

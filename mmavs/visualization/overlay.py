@@ -6,6 +6,7 @@ with ``draw_binary_masks`` (OpenCV ``addWeighted``) and the legend names with ``
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
+from matplotlib.font_manager import FontProperties
 from mmengine.visualization import Visualizer
 
 #: Mask value never painted: the ignore index of ``AVSDataSample.gt_masks`` (frames without ground truth).
@@ -76,37 +77,45 @@ def _visualizer_image(visualizer: Optional[Visualizer]) -> np.ndarray:
 
 def draw_legend(width: int, line_height: int, classes: Sequence[int], colors: Sequence[RGB],
                 class_names: Sequence[str], visualizer: Optional[Visualizer] = None) -> np.ndarray:
-    """A legend strip: one line per class, a colour swatch then the class name.
+    """A legend strip: for each class a colour swatch then the class name, in lines of equal columns.
 
-    Line ``i`` (rows ``[i * line_height, (i + 1) * line_height)``) holds a square swatch of side
-    ``line_height - 4`` at 2 pixels from the left and top of the line, filled with exactly ``colors[c]``,
-    and the name ``class_names[c]`` in black after it; the rest of the strip is white.
+    Each entry is a square swatch of side ``line_height - 4`` filled with exactly ``colors[c]`` (2 pixels
+    from the left and top of its cell) and the name ``class_names[c]`` in black after it. The cells are as
+    wide as the widest entry (swatch, name measured by matplotlib, half a line of spacing); as many columns
+    as fit in ``width`` (at least one), filled left to right, then top to bottom; the rest is white.
 
     Args:
         width (int): Width of the strip ``W``.
-        line_height (int): Height of one line in pixels.
-        classes (Sequence[int]): The classes to list, top to bottom.
+        line_height (int): Height of one line ``L`` in pixels.
+        classes (Sequence[int]): The classes to list, in this order.
         colors (Sequence[RGB]): Palette (indexed by class).
         class_names (Sequence[str]): Names (indexed by class).
         visualizer (Visualizer, optional): The visualiser to draw the names with. Defaults to a new one.
 
     Returns:
-        np.ndarray: uint8 RGB ``[len(classes) * line_height, W, 3]``.
+        np.ndarray: uint8 RGB ``[ceil(n / columns) * L, W, 3]`` for ``n`` classes (``[0, W, 3]`` for none).
     """
-    strip = np.empty((len(classes) * line_height, width, 3), dtype=np.uint8)
-    strip[...] = LEGEND_BACKGROUND
     if not classes:
-        return strip
-    side = line_height - 4
-    for line, cls in enumerate(classes):
-        top = line * line_height + 2
-        strip[top:top + side, 2:2 + side] = colors[cls]
+        return np.empty((0, width, 3), dtype=np.uint8)
     visualizer = visualizer if visualizer is not None else Visualizer()
-    visualizer.set_image(strip)
-    positions = np.array([[line_height + 2, (line + 0.5) * line_height] for line in range(len(classes))])
+    names = [str(class_names[c]) for c in classes]
     font_size = 0.6 * line_height * 72 / visualizer.dpi  # points: 60 % of the line height in pixels
-    visualizer.draw_texts([str(class_names[c]) for c in classes], positions, font_sizes=font_size,
-                          colors=LEGEND_TEXT_COLOR, vertical_alignments='center')
+    renderer = visualizer.fig_save_canvas.get_renderer()
+    font = FontProperties(size=font_size, family='sans-serif')
+    text_width = max(renderer.get_text_width_height_descent(name, font, ismath=False)[0] for name in names)
+    cell = line_height + 2 + int(np.ceil(text_width)) + line_height // 2
+    columns = max(1, min(len(classes), width // cell))
+    lines = -(-len(classes) // columns)
+    strip = np.empty((lines * line_height, width, 3), dtype=np.uint8)
+    strip[...] = LEGEND_BACKGROUND
+    side = line_height - 4
+    corners = [((i % columns) * cell, (i // columns) * line_height) for i in range(len(classes))]
+    for (left, top), cls in zip(corners, classes):
+        strip[top + 2:top + 2 + side, left + 2:left + 2 + side] = colors[cls]
+    visualizer.set_image(strip)
+    positions = np.array([[left + line_height + 2, top + 0.5 * line_height] for left, top in corners])
+    visualizer.draw_texts(names, positions, font_sizes=font_size, colors=LEGEND_TEXT_COLOR,
+                          vertical_alignments='center', font_families='sans-serif')
     return _visualizer_image(visualizer)
 
 
@@ -126,9 +135,10 @@ def draw_overlay(frame: np.ndarray,
     ``np.rint`` of the exact value.) Background pixels (class 0) and pixels of the ignore index 255
     (``AVSDataSample.gt_masks`` of frames without ground truth) keep the frame's colour exactly.
 
-    With ``legend=True`` a white strip is added below the frame: one line per class present (increasing
-    class index), a swatch of exactly ``palette[c]`` then ``class_names[c]`` in black, each line
-    :func:`legend_line_height` pixels high. With no class present (or ``legend=False``) nothing is added.
+    With ``legend=True`` a white strip is added below the frame (:func:`draw_legend`): the classes present
+    (increasing class index), each as a swatch of exactly ``palette[c]`` then ``class_names[c]`` in black,
+    in lines of :func:`legend_line_height` pixels, as many per line as fit the width. With no class present
+    (or ``legend=False``) nothing is added.
 
     Args:
         frame (np.ndarray): uint8 RGB ``[H, W, 3]``.
@@ -141,8 +151,8 @@ def draw_overlay(frame: np.ndarray,
             replaced). Defaults to a new ``Visualizer``.
 
     Returns:
-        np.ndarray: uint8 RGB ``[H', W, 3]`` with ``H' = H + n * legend_line_height(H, W)`` (``n`` classes
-        listed, 0 without legend); rows ``[0, H)`` are the overlaid frame.
+        np.ndarray: uint8 RGB ``[H', W, 3]``, ``H' = H + lines * legend_line_height(H, W)`` (``lines`` = 0
+        without legend); rows ``[0, H)`` are the overlaid frame.
 
     Raises:
         ValueError: Wrong frame / mask type or shape, mask shape different from the frame's, a palette entry
