@@ -17,7 +17,7 @@ from mmengine.visualization import Visualizer
 
 from mmavs.engine.atomic_file import atomic_write
 from mmavs.evaluation.mask_files import write_pred_mask
-from mmavs.visualization import draw_overlay, legend_line_height, present_classes
+from mmavs.visualization import display_colors, draw_overlay, legend_line_height, present_classes
 from mmavs.visualization.overlay import LEGEND_BACKGROUND
 
 from .inferencer import AVSPrediction
@@ -53,6 +53,7 @@ def overlay_frames(pred: AVSPrediction, frames: Iterable[Tuple[float, np.ndarray
         tuple[float, np.ndarray]: ``(time, overlay)``, uint8 RGB ``[H', W, 3]`` with one ``H'`` for all.
     """
     visualizer = Visualizer.get_instance('mmavs_overlay_video')  # one drawing canvas for every call
+    colors = display_colors(pred.palette)  # binary: red, not the mask files' white
     total = None
     for time, frame in frames:
         mask = pred.masks[mask_index(pred, time)]
@@ -60,7 +61,7 @@ def overlay_frames(pred: AVSPrediction, frames: Iterable[Tuple[float, np.ndarray
             raise ValueError(f'"{pred.name}": mask {list(mask.shape)} for a frame of {list(frame.shape[:2])}')
         if total is None:
             total = overlay_height(pred, frame.shape[0], frame.shape[1], legend)
-        drawn = draw_overlay(frame, mask, pred.palette, pred.classes, alpha=alpha, legend=legend,
+        drawn = draw_overlay(frame, mask, colors, pred.classes, alpha=alpha, legend=legend,
                              visualizer=visualizer)
         if drawn.shape[0] < total:
             pad = np.empty((total - drawn.shape[0], ) + drawn.shape[1:], dtype=np.uint8)

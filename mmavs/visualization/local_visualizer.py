@@ -10,12 +10,10 @@ from mmseg.visualization import SegLocalVisualizer
 from mmavs.registry import VISUALIZERS
 from mmavs.structures import AVSDataSample
 
-from .overlay import RGB, draw_overlay
+from .overlay import DEFAULT_BINARY_COLOR, RGB, display_colors, draw_overlay
 
 #: Classes used until a dataset's meta information is set (those of the binary subsets S4 and MS3).
 DEFAULT_CLASSES: Tuple[str, ...] = ('background', 'sounding object')
-#: Colour of the foreground of binary subsets (the datasets' own palette is the mask files' white).
-DEFAULT_BINARY_COLOR: RGB = (255, 0, 0)
 
 
 def _as_numpy(value) -> np.ndarray:
@@ -122,10 +120,10 @@ class AVSLocalVisualizer(SegLocalVisualizer):
         classes = tuple(meta.get('classes') or DEFAULT_CLASSES)
         palette = meta.get('palette')
         if len(classes) == 2 or not palette:
-            return [(0, 0, 0), self.binary_color], classes
+            return display_colors([(0, 0, 0)] * 2, self.binary_color), classes
         if len(palette) < len(classes):
             raise ValueError(f'AVSLocalVisualizer: {len(classes)} classes but {len(palette)} palette colours')
-        return [tuple(int(c) for c in color) for color in palette], classes
+        return display_colors(palette), classes
 
     # ------------------------------------------------------------------ drawing
     def draw_clip(self,

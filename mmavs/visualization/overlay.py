@@ -18,6 +18,26 @@ LEGEND_TEXT_COLOR = (0, 0, 0)
 
 RGB = Tuple[int, int, int]
 
+#: Colour of the foreground of binary subsets when drawn (the datasets' own palette is the mask files' white,
+#: which would not show on light frames nor in the white legend strip).
+DEFAULT_BINARY_COLOR: RGB = (255, 0, 0)
+
+
+def display_colors(palette: Sequence[Sequence[int]], binary_color: Sequence[int] = DEFAULT_BINARY_COLOR) -> List[RGB]:
+    """The colours classes are drawn in: ``palette``, except that a two-class (binary) palette becomes black
+    and ``binary_color``.
+
+    Args:
+        palette (Sequence[RGB]): A dataset's or a prediction's palette, one colour per class.
+        binary_color (RGB): Foreground colour for binary palettes. Defaults to :data:`DEFAULT_BINARY_COLOR`.
+
+    Returns:
+        list[RGB]: One ``(r, g, b)`` tuple per class.
+    """
+    if len(palette) == 2:
+        return [(0, 0, 0), tuple(int(c) for c in binary_color)]
+    return [tuple(int(c) for c in color) for color in palette]
+
 
 def legend_line_height(height: int, width: int) -> int:
     """Height in pixels of one legend line below a frame of ``height`` x ``width``: ``max(12, round(min/16))``."""

@@ -55,7 +55,7 @@ def test_video_demo_overlays_the_returned_masks_and_keeps_the_sound(api_s4, clip
     # a legend line (12 px for 64 px frames) below the frame: the masks show the sounding object
     assert pred.masks.any() and (written.width, written.height) == (64, 64 + 12)
 
-    alpha, white = 0.5, np.array([255.0, 255.0, 255.0])  # binary palette: 'sounding object' is white
+    alpha, red = 0.5, np.array([255.0, 0.0, 0.0])  # binary foreground is drawn red (docs/inference.md)
     inputs = dict(frames_at(video, pred.frame_times, source))
     outputs = {i: f.to_ndarray(format='rgb24') for i, (_, f) in enumerate(iter_video_frames(out))}
     checked = 0
@@ -68,7 +68,7 @@ def test_video_demo_overlays_the_returned_masks_and_keeps_the_sound(api_s4, clip
             frame_out = outputs[shown][:64].astype(float)
             inside, outside = interior(pred.masks[k] == 1), interior(pred.masks[k] == 0)
             if inside.sum() >= 10:
-                blended = (1 - alpha) * frame_in + alpha * white
+                blended = (1 - alpha) * frame_in + alpha * red
                 assert np.abs(frame_out[inside] - blended[inside]).mean() < 10
                 assert np.abs(blended[inside] - frame_in[inside]).mean() > 25  # the check can fail
                 checked += 1

@@ -51,7 +51,7 @@ from mmengine.dataset import pseudo_collate
 from rich.console import Console
 from rich.table import Table
 
-from mmavs.engine import load_model_checkpoint
+from mmavs.apis import init_model
 from mmavs.evaluation.functional import (
     binary_frame_stats,
     binary_masks_to_logits,
@@ -61,7 +61,7 @@ from mmavs.evaluation.functional import (
 )
 from mmavs.evaluation.mask_files import PredMaskError, read_clip_pred_masks
 from mmavs.evaluation.metrics.avs_metric import mean_or_nan
-from mmavs.registry import DATASETS, MODELS
+from mmavs.registry import DATASETS
 from mmavs.utils import register_all_modules
 from mmavs.utils.work_dir import WorkDirError, check_dir_writable
 from mmavs.visualization import AVSLocalVisualizer, draw_legend, legend_line_height
@@ -141,6 +141,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--data-root', help='data root of every dataset (default: each config\'s own)')
     parser.add_argument('--alpha', type=float, default=0.5, help='weight of the mask colour (default: 0.5)')
     parser.add_argument('--scale', type=int, default=1, help='enlarge the panels this many times (default: 1)')
+    parser.add_argument('--device', default='cpu', help='device of the CONFIG:CHECKPOINT models (default: cpu)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='overrides of every config given, key=value')
     args = parser.parse_args(argv)
@@ -188,18 +189,16 @@ def load_clip(dataset, index: int) -> Clip:
 
 
 def model_predictions(method: Method, vids: Sequence[str], split: str, data_root: Optional[str],
-                      cfg_options: Optional[dict]) -> Dict[str, np.ndarray]:
+                      cfg_options: Optional[dict], device: str = 'cpu') -> Dict[str, np.ndarray]:
     """``pred_masks`` int64 ``[T, H, W]`` of ``vids`` by the model of a ``CONFIG:CHECKPOINT`` method.
 
-    The model is built from the config (no Runner), loaded strictly and run on each clip as its own test
-    dataset and pipeline give it.
+    The model is built by :func:`mmavs.apis.init_model` (no Runner, strict load) and run on each clip as its
+    own test dataset and pipeline give it.
     """
     cfg = load_cfg(method.config, cfg_options)
     dataset = build_split_dataset(cfg, split, data_root)
     indices = clip_indices(dataset, vids)
-    model = MODELS.build(cfg.model)
-    load_model_checkpoint(model, method.checkpoint)
-    model.eval()
+    model = init_model(cfg, method.checkpoint, device=device)
     masks = {}
     with torch.no_grad():
         for vid, index in zip(vids, indices):
@@ -378,8 +377,10 @@ def run(args: argparse.Namespace) -> List[str]:
                                     palette=meta['palette'], alpha=args.alpha)
     preds = []
     for method in methods:
-        found = (model_predictions(method, vids, args.split, args.data_root, args.cfg_options) if method.config
-                 else folder_predictions(method, clips, meta['palette']))
+        if method.config:
+            found = model_predictions(method, vids, args.split, args.data_root, args.cfg_options, args.device)
+        else:
+            found = folder_predictions(method, clips, meta['palette'])
         preds.append({clip.vid: fit_to(found[clip.vid], clip.gt_masks.shape[-2:]) for clip in clips})
     if args.most_different is not None:
         chosen = most_different(clips, preds, len(meta['classes']), args.most_different)
