@@ -10,15 +10,15 @@ interval shows it (AVSBench annotates one frame per second; the frame of second 
 import json
 import os
 import os.path as osp
-from typing import Iterable, Iterator, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.visualization import Visualizer
 
 from mmavs.engine.atomic_file import atomic_write
 from mmavs.evaluation.mask_files import write_pred_mask
-from mmavs.visualization import display_colors, draw_overlay, legend_line_height, present_classes
-from mmavs.visualization.overlay import LEGEND_BACKGROUND
+from mmavs.visualization import display_colors, draw_legend, draw_overlay, legend_line_height, present_classes
+from mmavs.visualization.overlay import LEGEND_BACKGROUND, RGB
 
 from .inferencer import AVSPrediction
 
@@ -26,12 +26,20 @@ from .inferencer import AVSPrediction
 _EPS = 1e-6
 
 
-def overlay_height(pred: AVSPrediction, height: int, width: int, legend: bool = True) -> int:
-    """Height of every overlaid frame of ``pred``: the frame's plus its tallest legend."""
-    if not legend:
-        return height
-    most = max(len(present_classes(mask, len(pred.palette))) for mask in pred.masks)
-    return height + most * legend_line_height(height, width)
+def draw_legends(pred: AVSPrediction, colors: Sequence[RGB], height: int, width: int,
+                 visualizer: Visualizer) -> Dict[Tuple[int, ...], np.ndarray]:
+    """The legend strip of every set of classes that one of ``pred``'s masks holds, drawn once each.
+
+    Returns:
+        dict: class tuple -> uint8 RGB ``[h, width, 3]`` (:func:`~mmavs.visualization.draw_legend`).
+    """
+    legends: Dict[Tuple[int, ...], np.ndarray] = {}
+    for mask in pred.masks:
+        classes = tuple(present_classes(mask, len(colors)))
+        if classes and classes not in legends:
+            legends[classes] = draw_legend(width, legend_line_height(height, width), classes, colors,
+                                           pred.classes, visualizer)
+    return legends
 
 
 def mask_index(pred: AVSPrediction, time: float) -> int:
@@ -54,15 +62,19 @@ def overlay_frames(pred: AVSPrediction, frames: Iterable[Tuple[float, np.ndarray
     """
     visualizer = Visualizer.get_instance('mmavs_overlay_video')  # one drawing canvas for every call
     colors = display_colors(pred.palette)  # binary: red, not the mask files' white
-    total = None
+    legends: Optional[Dict[Tuple[int, ...], np.ndarray]] = None
+    total = 0
     for time, frame in frames:
         mask = pred.masks[mask_index(pred, time)]
         if mask.shape != frame.shape[:2]:
             raise ValueError(f'"{pred.name}": mask {list(mask.shape)} for a frame of {list(frame.shape[:2])}')
-        if total is None:
-            total = overlay_height(pred, frame.shape[0], frame.shape[1], legend)
-        drawn = draw_overlay(frame, mask, colors, pred.classes, alpha=alpha, legend=legend,
-                             visualizer=visualizer)
+        if legends is None:  # every legend is drawn once, and frames padded to the tallest
+            legends = draw_legends(pred, colors, *frame.shape[:2], visualizer) if legend else {}
+            total = frame.shape[0] + max([strip.shape[0] for strip in legends.values()], default=0)
+        drawn = draw_overlay(frame, mask, colors, pred.classes, alpha=alpha, legend=False)
+        classes = tuple(present_classes(mask, len(colors)))
+        if classes in legends:
+            drawn = np.concatenate([drawn, legends[classes]], axis=0)
         if drawn.shape[0] < total:
             pad = np.empty((total - drawn.shape[0], ) + drawn.shape[1:], dtype=np.uint8)
             pad[...] = LEGEND_BACKGROUND

@@ -120,3 +120,21 @@ def test_no_legend_or_no_class_adds_nothing() -> None:
 def test_bad_inputs_are_named(frame, mask, palette, names, alpha, match) -> None:
     with pytest.raises(ValueError, match=match):
         draw_overlay(frame, mask, palette, names, alpha=alpha)
+
+
+@pytest.mark.parametrize('alpha', [0.5, 0.3, 0.8])
+def test_blend_equals_mmengine_draw_binary_masks(alpha):
+    # the array path must give exactly the pixels of MMEngine's Visualizer (the oracle it replaces for speed)
+    from mmengine.visualization import Visualizer
+
+    from mmavs.visualization.overlay import blend_masks
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (23, 31, 3), dtype=np.uint8)
+    mask = rng.integers(0, 4, (23, 31))
+    colors = [(255, 0, 0), (12, 200, 77), (128, 128, 255)]
+    visualizer = Visualizer()
+    visualizer.set_image(frame)
+    visualizer.draw_binary_masks(np.stack([mask == c for c in (1, 2, 3)]), colors=colors, alphas=alpha)
+    expected = visualizer.get_image()
+    palette = [(0, 0, 0)] + colors
+    np.testing.assert_array_equal(blend_masks(frame, mask, [1, 2, 3], palette, alpha), expected)
