@@ -62,7 +62,10 @@ class LoadClipAudio(BaseTransform):
 
     Required keys: ``num_frames`` (T), ``audio_pkl_path`` or ``audio_wav_path`` (per ``source``;
     :attr:`audio_path_keys` declares it, so the AVS datasets check that file at start-up).
-    Optional key: ``vid`` (used in error messages).
+    Optional keys: ``vid`` (used in error messages); ``audio_waveform`` (float ``[N]``, with
+    ``audio_sample_rate``, default 16000), a waveform put there by a perturbation transform
+    (:mod:`mmavs.datasets.perturbations`): with ``source='wav'`` it is converted instead of the file; with
+    ``source='pkl'`` it is an error (the perturbation would be silently ignored).
     Added keys: ``audio`` (np.float32 ``[T, 1, 96, 64]``), ``audio_num_examples`` (int ``E``, before
     fitting to ``T``).
 
@@ -110,6 +113,8 @@ class LoadClipAudio(BaseTransform):
         """
         key = _PATH_KEYS[self.source]
         vid = results.get('vid', '<unknown clip>')
+        if results.get('audio_waveform') is not None:
+            return self._from_waveform(results, vid)
         for required in ('num_frames', key):
             if required not in results:
                 raise KeyError(
@@ -126,6 +131,29 @@ class LoadClipAudio(BaseTransform):
                 f'LoadClipAudio: clip {vid} has num_frames={num_frames!r}; expected an int >= 1.')
         examples = self._load_examples(path)
         fitted = fit_examples_to_frames(examples, int(num_frames), self.pad_mode, path)
+        results['audio'] = fitted.astype(np.float32, copy=False)
+        results['audio_num_examples'] = int(examples.shape[0])
+        return results
+
+    def _from_waveform(self, results: Dict, vid: str) -> Dict:
+        """Convert ``results['audio_waveform']`` (a perturbed waveform) instead of reading a file."""
+        if self.source != 'wav':
+            raise ValueError(
+                f"LoadClipAudio(source='pkl'): clip {vid} carries a perturbed waveform (audio_waveform), which "
+                f"the pre-computed log-mel file {results.get('audio_pkl_path')!r} would silently replace; read "
+                "the waveform with LoadClipAudio(source='wav') after waveform perturbations.")
+        num_frames = results.get('num_frames')
+        is_int = isinstance(num_frames, (int, np.integer)) and not isinstance(num_frames, bool)
+        if not is_int or num_frames < 1:
+            raise ValueError(
+                f'LoadClipAudio: clip {vid} has num_frames={num_frames!r}; expected an int >= 1.')
+        what = f'perturbed waveform of clip {vid}'
+        try:
+            examples = waveform_to_examples(
+                np.asarray(results['audio_waveform'], dtype=np.float32), int(results.get('audio_sample_rate', 16000)))
+        except (TypeError, ValueError) as err:
+            raise ValueError(f'Cannot compute log-mel examples of the {what}: {err}') from err
+        fitted = fit_examples_to_frames(examples[:, None], int(num_frames), self.pad_mode, what)
         results['audio'] = fitted.astype(np.float32, copy=False)
         results['audio_num_examples'] = int(examples.shape[0])
         return results

@@ -9,7 +9,7 @@ from mmavs.registry import TRANSFORMS
 from mmavs.structures import AVSDataSample
 
 DEFAULT_META_KEYS = ('vid', 'subset', 'split', 'num_frames', 'ori_shape', 'img_shape', 'category',
-                     'label_type', 'flip', 'audio_source', 'num_classes')
+                     'label_type', 'flip', 'audio_source', 'num_classes', 'perturbation')
 
 _PRODUCERS = dict(
     frames='LoadClipFrames',
@@ -45,7 +45,8 @@ class PackAVSInputs(BaseTransform):
     Args:
         meta_keys (Sequence[str]): Keys copied into the metainfo. Defaults to ``DEFAULT_META_KEYS``
             (vid, subset, split, num_frames, ori_shape, img_shape, category, label_type, flip,
-            audio_source, num_classes).
+            audio_source, num_classes, and ``perturbation``: the record of test-time perturbations,
+            :mod:`mmavs.datasets.perturbations`, present only when one was applied).
         allow_missing_audio (bool): Pack clips without ``audio`` (``inputs`` then has no ``audio``
             key) instead of raising KeyError. For visual-only models. Defaults to False.
     """
