@@ -29,6 +29,8 @@ _METRIC_GROUPS = ('J', 'F', 'FDR')
 #: What the metric scores: the data sample field of each ``prediction`` option.
 PREDICTION_FIELDS = dict(logits='pred_logits', masks='pred_masks')
 _REQUIRED_KEYS = ('gt_masks', 'gt_flags', 'frame_flags')
+#: Clip selections of ``AVSMetric(clips=...)`` (frame mixing, :class:`mmavs.datasets.PerturbedAVSDataset`).
+CLIP_SELECTIONS = ('all', 'frame_mixed', 'frame_unmixed')
 
 
 def mean_or_nan(values: Tensor, mask: Tensor) -> float:
@@ -113,6 +115,10 @@ class AVSMetric(BaseMetric):
         collect_device (str): Device for collecting results across ranks. Defaults to 'cpu'.
         prefix (str, optional): Prefix of the metric names (``'avs/J_legacy'``...); None or ``''`` gives
             ``'avs'``, MMEngine's rule. Defaults to None.
+        clips (str): Which clips are scored: ``'all'`` (default), or, for frame-mixing runs
+            (``PerturbedAVSDataset(frame_mix=...)``, which records ``perturbation['frame_mix']['mixed']`` in
+            each data sample's metainfo), ``'frame_mixed'`` / ``'frame_unmixed'``; then a clip without that
+            record is an error. Use two metrics (different ``prefix``) to report mixed clips and all clips.
     """
 
     default_prefix: Optional[str] = 'avs'
@@ -127,8 +133,12 @@ class AVSMetric(BaseMetric):
                  ignore_index: int = 255,
                  prediction: str = 'logits',
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+                 prefix: Optional[str] = None,
+                 clips: str = 'all') -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        if clips not in CLIP_SELECTIONS:
+            raise ValueError(f'AVSMetric: clips must be one of {CLIP_SELECTIONS}, got {clips!r}')
+        self.clips = clips
         if task is None:
             task = 'binary' if num_classes == 1 else 'multiclass'
         if task not in ('binary', 'multiclass'):
@@ -173,7 +183,18 @@ class AVSMetric(BaseMetric):
         for sample in data_samples:
             if isinstance(sample, BaseDataElement):
                 sample = sample.to_dict()
-            self.results.append(self._clip_stats(sample))
+            if self._selected_clip(sample):
+                self.results.append(self._clip_stats(sample))
+
+    def _selected_clip(self, sample: dict) -> bool:
+        """Whether ``clips`` keeps this clip (``'frame_mixed'`` / ``'frame_unmixed'`` read its metainfo)."""
+        if self.clips == 'all':
+            return True
+        mix = (sample.get('perturbation') or {}).get('frame_mix')
+        if mix is None:
+            raise KeyError(f'AVSMetric(clips={self.clips!r}): clip {sample.get("vid")} has no '
+                           'perturbation["frame_mix"] record; evaluate a PerturbedAVSDataset with frame_mix')
+        return bool(mix['mixed']) == (self.clips == 'frame_mixed')
 
     def _clip_stats(self, sample: dict) -> dict:
         vid = sample.get('vid', '<unknown vid>')
