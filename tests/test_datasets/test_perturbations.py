@@ -276,3 +276,64 @@ def test_frame_mix_fraction_on_a_larger_split(s4_root):
     ds = PerturbedAVSDataset(inner, seed=0, frame_mix=dict())
     assert len(ds.mixed_clips) == 1  # default 1/4 of 4 clips
     assert osp.isfile(ds.get_data_info(ds.mixed_clips[0])['frame_paths'][0])
+
+
+def test_on_silent_keep_leaves_the_clip_unchanged():
+    silent = np.zeros(8000, np.float32)
+    out = AddAudioNoise(kind='gaussian', snr_db=0, on_silent='keep').transform(_results(silent.copy()))
+    assert not out['audio_waveform'].any()
+    assert out['perturbation']['audio_noise']['snr_db'] is None
+    assert out['perturbation']['audio_noise']['skipped'] == 'silent signal'
+    with pytest.raises(ValueError, match='on_silent'):
+        AddAudioNoise(kind='gaussian', snr_db=0, on_silent='skip')
+
+
+def test_built_from_a_config(s4_root):
+    cfg = dict(
+        type='PerturbedAVSDataset',
+        seed=1,
+        noise_source='other_clip',
+        dataset=dict(
+            type='S4Dataset',
+            data_root=s4_root,
+            split='test',
+            test_mode=True,
+            pipeline=[
+                dict(type='AddAudioNoise', kind='clip', severity=5, seed=1),
+                dict(type='LoadClipAudio', source='wav'),
+                dict(type='LoadClipFrames'),
+                dict(type='LoadClipMasks'),
+                dict(type='PackAVSInputs'),
+            ]))
+    ds = DATASETS.build(cfg)
+    record = ds[1]['data_samples'].metainfo['perturbation']['audio_noise']
+    assert record['severity'] == 5 and 5 <= record['snr_db'] <= 10
+    assert ds.metainfo['classes'] == ds.dataset.metainfo['classes']
+
+
+def test_pkl_pipeline_with_a_perturbed_waveform_fails_at_the_first_clip(s4_root):
+    pipeline = [ReplaceAudio(kind='silence'), LoadClipAudio(source='pkl'), LoadClipFrames(), PackAVSInputs()]
+    ds = S4Dataset(data_root=s4_root, split='test', pipeline=pipeline)
+    with pytest.raises(ValueError, match=r"\.pkl.*source='wav'"):
+        ds[0]
+
+
+@pytest.mark.parametrize('kind', ['silence', 'noise'])
+def test_negative_audio_end_to_end_with_the_metric(s4_root, kind):
+    from mmavs.evaluation.metrics import NegativeAudioMetric
+    ds = S4Dataset(data_root=s4_root, split='test', pipeline=_pipeline(ReplaceAudio(kind=kind, seed=0)))
+    metric = NegativeAudioMetric(positive_scores=dict(mIoU=0.5))
+    samples = []
+    for i in range(len(ds)):
+        sample = ds[i]['data_samples']
+        assert sample.metainfo['perturbation'] == dict(negative_audio=kind)
+        logits = torch.full((5, 1, 64, 64), -4.0)
+        logits[i, 0, :32] = 4.0  # clip i: half of frame i is (falsely) segmented
+        sample.pred_logits = logits
+        samples.append(sample)
+    metric.process(None, samples)
+    values = metric.compute_metrics(metric.results)
+    fpr = 2 * (2048 / (4096 + 1e-7)) / 10
+    assert values['FPR'] == pytest.approx(100 * fpr)
+    assert values[f'FPR_{kind}'] == pytest.approx(100 * fpr)
+    assert values['G_mIoU'] == pytest.approx(100 * (0.5 * (1 - fpr))**0.5)

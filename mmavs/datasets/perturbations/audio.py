@@ -78,7 +78,12 @@ class AddAudioNoise(BaseTransform):
       chosen by :class:`PerturbedAVSDataset` and passed as ``noise_wav_path``); the SNR is drawn uniformly in
       the severity's range (severity 1-5: 25-30, 20-25, 15-20, 10-15, 5-10 dB, the ``snr_values`` table) and
       the noise's polarity is inverted (``noise_transform=PolarityInversion()``); the noise is tiled or
-      cropped to the clip's length and scaled by RMS, as audiomentations' ``AddBackgroundNoise``.
+      cropped to the clip's length and scaled by RMS, as audiomentations' ``AddBackgroundNoise``
+      (github.com/iver56/audiomentations, ``augmentations/add_background_noise.py``). Small differences from
+      that implementation: it measures the RMS of the noise *before* repeating a short noise (here: of exactly
+      the samples added, so the SNR is exact) and draws the crop offset in ``[0, M - N - 1]`` (here
+      ``[0, M - N]``); it returns a silent clip, or a clip with a silent noise, unchanged (here
+      ``on_silent``).
       Differences, on purpose: R2-Bench perturbs only a random ~40 % of the clips with a random one of 9 audio
       perturbations (and frames too); here every clip gets this one perturbation, so its effect is measured
       alone. R2-Bench may draw the clip itself as its noise; the dataset wrapper excludes it. Not verified:
@@ -100,6 +105,10 @@ class AddAudioNoise(BaseTransform):
         seed (int): Seed of the per-clip generators. Defaults to 0.
         invert_noise_polarity (bool): Multiply the noise clip by -1, as R2-Bench. Only for ``'clip'``.
             Defaults to True.
+        on_silent (str): A silent clip (power 0, no SNR defined) or a silent noise source: ``'error'``
+            (default, a ValueError naming the clip) or ``'keep'`` (the clip's audio is left unchanged, as
+            audiomentations does, and the record has ``snr_db=None`` and ``skipped='silent signal'`` /
+            ``'silent noise'``).
     """
 
     audio_path_keys = ('audio_wav_path', )
@@ -109,7 +118,11 @@ class AddAudioNoise(BaseTransform):
                  snr_db: Optional[float] = None,
                  severity: Optional[int] = None,
                  seed: int = 0,
-                 invert_noise_polarity: bool = True) -> None:
+                 invert_noise_polarity: bool = True,
+                 on_silent: str = 'error') -> None:
+        if on_silent not in ('error', 'keep'):
+            raise ValueError(f"AddAudioNoise: on_silent must be 'error' or 'keep', got {on_silent!r}")
+        self.on_silent = on_silent
         if kind not in NOISE_KINDS:
             raise ValueError(f'AddAudioNoise: unknown kind {kind!r}; choose one of {NOISE_KINDS}')
         if snr_db is not None and severity is not None:
@@ -154,9 +167,16 @@ class AddAudioNoise(BaseTransform):
             if self.invert_noise_polarity:
                 noise = -noise
             source = results.get('noise_source', path)
-        results['audio_waveform'] = mix_at_snr(signal, noise, snr, name)
+        record = dict(kind=self.kind, snr_db=snr, severity=self.severity, noise_source=source)
+        silent = 'silent signal' if not np.any(signal) else 'silent noise' if not np.any(noise) else None
+        if silent is not None and self.on_silent == 'keep':
+            record.update(snr_db=None, skipped=silent)
+            mixed = signal
+        else:
+            mixed = mix_at_snr(signal, noise, snr, name)
+        results['audio_waveform'] = mixed
         results['audio_sample_rate'] = VGGISH_SAMPLE_RATE
-        _record(results, 'audio_noise', dict(kind=self.kind, snr_db=snr, severity=self.severity, noise_source=source))
+        _record(results, 'audio_noise', record)
         return results
 
     def __repr__(self) -> str:

@@ -11,9 +11,10 @@ added noise ``g * n`` has exactly the requested SNR against ``s``. This is the R
 ``AddBackgroundNoise`` (``20 * log10(rms_s / rms_n)``), which R2-Bench uses. The mixture is not clipped to
 [-1, 1] (clipping would change the SNR); VGGish takes float samples.
 
-A silent signal (``P(s) == 0``) has no defined SNR: mixing raises a ValueError naming the clip (rule of
-mmavs: noise at an SNR is meaningless without signal; use :class:`ReplaceAudio` for the negative-audio
-"noise" case instead). A silent noise source is an error too (no gain can reach the SNR).
+A silent signal (``P(s) == 0``) has no defined SNR: :func:`mix_at_snr` raises a ValueError naming the clip
+(rule of mmavs: noise at an SNR is meaningless without signal; ``ReplaceAudio(kind='noise')`` is the
+negative-audio "noise" case). A silent noise source is an error too (no gain can reach the SNR).
+``AddAudioNoise(on_silent='keep')`` instead leaves such clips unchanged, as audiomentations does.
 """
 import math
 from numbers import Real
