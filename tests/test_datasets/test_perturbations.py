@@ -1,5 +1,8 @@
 """Tests of the test-time perturbations (mmavs.datasets.perturbations) on waveforms and generated datasets."""
+import glob
+import os
 import os.path as osp
+import shutil
 
 import numpy as np
 import pytest
@@ -337,3 +340,36 @@ def test_negative_audio_end_to_end_with_the_metric(s4_root, kind):
     assert values['FPR'] == pytest.approx(100 * fpr)
     assert values[f'FPR_{kind}'] == pytest.approx(100 * fpr)
     assert values['G_mIoU'] == pytest.approx(100 * (0.5 * (1 - fpr))**0.5)
+
+
+def test_frame_mixing_on_avss_picks_donors_of_the_same_frame_size(avss_root):
+    from mmavs.datasets import AVSSDataset
+    pipeline = [LoadClipAudio(source='wav', pad_mode='zeros'), LoadClipFrames(), LoadClipMasks(mode='palette'),
+                PackAVSInputs()]
+    # generated test split: clip 0 is 114 px wide, clips 1 and 2 are 85 px wide
+    inner = AVSSDataset(data_root=avss_root, split='test', pipeline=pipeline)
+    ds = PerturbedAVSDataset(inner, seed=0, frame_mix=dict(fraction=1.0, variant='own_gt'))
+    with pytest.raises(ValueError, match='no other clip has frames of the size'):
+        ds.get_data_info(0)
+    for idx, donor in ((1, 2), (2, 1)):
+        out = ds[idx]
+        record = out['data_samples'].metainfo['perturbation']['frame_mix']
+        assert record['donor'] == inner.get_data_info(donor)['vid']
+        flags = torch.tensor(record['mixed_frames'])
+        assert flags.any()
+        # only frames real in both clips (clip 1 has 5 real frames of 10) are swapped
+        real = torch.tensor(inner.get_data_info(1)['frame_flags'])
+        assert not (flags & ~real).any()
+        assert torch.equal(out['inputs']['frames'][flags], inner[donor]['inputs']['frames'][flags])
+        assert torch.equal(out['data_samples'].gt_masks[flags], inner[donor]['data_samples'].gt_masks[flags])
+
+
+def test_pkl_only_copy_fails_at_start_up_naming_the_wav(s4_root, tmp_path):
+    root = str(tmp_path / 'Single-source')
+    shutil.copytree(s4_root, root)
+    wavs = sorted(glob.glob(osp.join(root, 's4_data', 'audio_wav', 'test', '*', '*.wav')))
+    assert wavs
+    for path in wavs:
+        os.remove(path)
+    with pytest.raises(FileNotFoundError, match=r'audio_wav_path file .*\.wav.* AddAudioNoise'):
+        S4Dataset(data_root=root, split='test', pipeline=_pipeline(AddAudioNoise(kind='gaussian', snr_db=0)))

@@ -1,9 +1,11 @@
 """A dataset wrapper giving each clip what perturbations need from *other* clips of the split."""
 import copy
+import math
 from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
+from PIL import Image
 
 from mmavs.registry import DATASETS
 
@@ -11,6 +13,10 @@ from .seeding import STREAMS, clip_rng
 
 FRAME_MIX_VARIANTS = ('own_gt', 'empty_gt')
 NOISE_SOURCES = ('other_clip', )
+
+
+def _round_half_up(value: float) -> int:
+    return int(math.floor(value + 0.5))
 
 
 def _other_index(rng: np.random.Generator, candidates: Sequence[int]) -> int:
@@ -40,15 +46,19 @@ class PerturbedAVSDataset:
       vehicle, with a table of classes to avoid); that table is not reproduced here. Records
       ``perturbation['negative_audio'] = 'offscreen'`` and ``audio_source`` (the donor).
     - ``frame_mix=dict(fraction=0.25, variant='own_gt', frame_ratio=0.5)``: ``round(fraction * N)`` clips
-      (at least 1 when ``fraction > 0``) are chosen; in each, ``max(1, round(frame_ratio * K))`` of the ``K``
+      (rounded half up; at least 1 when ``fraction > 0``) are chosen uniformly without replacement; in each,
+      ``max(1, round(frame_ratio * K))`` (half up) of the ``K``
       frames that are real in both clips are replaced by the same-index frames of one donor clip. Variants:
       ``'own_gt'`` (temporal perturbation: the swapped frames bring their own ground truth, i.e. the donor's
       mask path and GT flag) and ``'empty_gt'`` (strict reading: the swapped frames' sound is not heard, so
       their GT is all background; the packed ``gt_masks`` of those frames are set to 0 and they are scored).
       Records ``perturbation['frame_mix'] = dict(variant, mixed, donor, mixed_frames=[bool] * T)`` on every
       clip (``mixed`` False, all frames False, for the others) so that a metric can split mixed and unmixed
-      clips. Frames must share their size across clips (true for S4 / MS3; AVSS frames differ in width, and
-      ``LoadClipFrames`` then raises naming the files).
+      clips. The donor is drawn among the other clips whose first real frame has the clip's size (read from
+      the image header; all S4 / MS3 frames share one size, AVSS frames differ in width); a clip without such
+      a donor is an error naming it.
+
+    The waveform transforms have their own ``seed`` argument; give them the wrapper's for one seed per run.
 
     Args:
         dataset (dict | AVSBaseDataset): The dataset, or its config (built with the mmavs ``DATASETS``).
@@ -83,6 +93,22 @@ class PerturbedAVSDataset:
                              f'dataset has {self._num}')
         self._categories = [self.dataset.get_data_info(i).get('category') for i in range(self._num)]
         self._mixed = self._choose_mixed_clips()
+        self._frame_sizes = self._read_frame_sizes() if self._mixed else None
+
+    def full_init(self) -> None:
+        """Nothing to do: the wrapped dataset is fully initialised in ``__init__``."""
+
+    def _read_frame_sizes(self) -> List[Optional[tuple]]:
+        """``(W, H)`` of each clip's first real frame, from the image header (None: no real frame)."""
+        sizes: List[Optional[tuple]] = []
+        for i in range(self._num):
+            path = next((p for p in self.dataset.get_data_info(i)['frame_paths'] if p is not None), None)
+            if path is None:
+                sizes.append(None)
+                continue
+            with Image.open(path) as img:
+                sizes.append(tuple(img.size))
+        return sizes
 
     # ------------------------------------------------------------------ setup
     @staticmethod
@@ -110,7 +136,7 @@ class PerturbedAVSDataset:
     def _choose_mixed_clips(self) -> frozenset:
         if self.frame_mix is None or self.frame_mix['fraction'] == 0:
             return frozenset()
-        count = max(1, int(round(self.frame_mix['fraction'] * self._num)))
+        count = max(1, _round_half_up(self.frame_mix['fraction'] * self._num))
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, STREAMS['frame_mix']]))
         return frozenset(int(i) for i in rng.choice(self._num, size=count, replace=False))
 
@@ -167,13 +193,17 @@ class PerturbedAVSDataset:
         if idx not in self._mixed:
             return record
         rng = clip_rng(self.seed, idx, 'frame_mix')
-        donor = self.dataset.get_data_info(_other_index(rng, self._others(idx)))
+        same_size = [j for j in self._others(idx) if self._frame_sizes[j] == self._frame_sizes[idx]]
+        if not same_size:
+            raise ValueError(f'PerturbedAVSDataset: no other clip has frames of the size of clip {info["vid"]} '
+                             f'({self._frame_sizes[idx]}, W x H) to mix frames with')
+        donor = self.dataset.get_data_info(_other_index(rng, same_size))
         limit = min(num_frames, donor['num_frames'])
         candidates = [t for t in range(limit) if info['frame_flags'][t] and donor['frame_flags'][t]]
         if not candidates:
             raise ValueError(f'PerturbedAVSDataset: clips {info["vid"]} and {donor["vid"]} share no real frame '
                              'index to mix')
-        count = max(1, int(round(self.frame_mix['frame_ratio'] * len(candidates))))
+        count = max(1, _round_half_up(self.frame_mix['frame_ratio'] * len(candidates)))
         chosen = sorted(int(t) for t in rng.choice(candidates, size=count, replace=False))
         any_mask = next((p for p in info['mask_paths'] if p is not None), None)
         for t in chosen:
