@@ -373,3 +373,14 @@ def test_pkl_only_copy_fails_at_start_up_naming_the_wav(s4_root, tmp_path):
         os.remove(path)
     with pytest.raises(FileNotFoundError, match=r'audio_wav_path file .*\.wav.* AddAudioNoise'):
         S4Dataset(data_root=root, split='test', pipeline=_pipeline(AddAudioNoise(kind='gaussian', snr_db=0)))
+
+
+def test_waveform_path_of_load_clip_audio_equals_reading_the_file(s4_root):
+    """A waveform handed over by a perturbation goes through the same front-end as the file itself."""
+    from mmavs.audio import read_wav, to_mono_16k
+    info = S4Dataset(data_root=s4_root, split='test').get_data_info(0)
+    from_file = LoadClipAudio(source='wav').transform(dict(info))
+    wav, rate = read_wav(info['audio_wav_path'])
+    handed = LoadClipAudio(source='wav').transform(dict(info, audio_waveform=to_mono_16k(wav, rate)))
+    np.testing.assert_array_equal(handed['audio'], from_file['audio'])
+    assert handed['audio_num_examples'] == from_file['audio_num_examples']
