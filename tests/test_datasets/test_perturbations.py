@@ -384,3 +384,23 @@ def test_waveform_path_of_load_clip_audio_equals_reading_the_file(s4_root):
     handed = LoadClipAudio(source='wav').transform(dict(info, audio_waveform=to_mono_16k(wav, rate)))
     np.testing.assert_array_equal(handed['audio'], from_file['audio'])
     assert handed['audio_num_examples'] == from_file['audio_num_examples']
+
+
+def test_offscreen_donor_follows_the_avsbench_robust_contrast_rule():
+    from mmavs.datasets.perturbations import S4_COARSE_CLASSES, contrasting_categories, offscreen_donor
+    from mmavs.datasets.synthetic.categories import S4_CATEGORIES
+    assert set(S4_COARSE_CLASSES) == set(S4_CATEGORIES)  # every official category has a coarse class
+    # human -> neither human nor music; music -> neither music nor human; animal -> not animal, not human
+    present = ['male_speech', 'playing_piano', 'dog_barking', 'helicopter', 'baby_laughter']
+    assert contrasting_categories('female_singing', present) == ['dog_barking', 'helicopter']
+    assert contrasting_categories('playing_violin', present) == ['dog_barking', 'helicopter']
+    assert contrasting_categories('cat_meowing', present) == ['helicopter', 'playing_piano']
+    assert contrasting_categories('race_car', present) == ['baby_laughter', 'dog_barking', 'male_speech',
+                                                           'playing_piano']
+    categories = ['female_singing', 'male_speech', 'playing_piano', 'dog_barking', 'dog_barking', 'helicopter']
+    drawn = {categories[offscreen_donor(np.random.default_rng(s), 0, categories)] for s in range(200)}
+    assert drawn == {'dog_barking', 'helicopter'}
+    # no contrasting category: any other category; no category at all: any other clip
+    assert offscreen_donor(np.random.default_rng(0), 0, ['male_speech', 'male_speech', 'female_singing']) == 2
+    assert {offscreen_donor(np.random.default_rng(s), 1, [None, None, None]) for s in range(50)} == {0, 2}
+    assert offscreen_donor(np.random.default_rng(0), 0, ['dog_barking', 'dog_barking']) == 1

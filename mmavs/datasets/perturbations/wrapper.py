@@ -9,6 +9,7 @@ from PIL import Image
 
 from mmavs.registry import DATASETS
 
+from .offscreen import offscreen_donor
 from .seeding import STREAMS, clip_rng
 
 FRAME_MIX_VARIANTS = ('own_gt', 'empty_gt')
@@ -40,11 +41,10 @@ class PerturbedAVSDataset:
       ``noise_source`` (its vid) for ``AddAudioNoise(kind='clip')`` (R2-Bench background noise). A donor
       without a wav file is an error naming it.
     - ``offscreen_audio=True``: AVSBench-Robust's off-screen sound, the negative audio "another clip's
-      audio": the clip gets the audio paths of a donor drawn uniformly among the other clips of a different
-      ``category`` (S4), or among all other clips when there is no category (MS3, AVSS) or no other category.
-      AVSBench-Robust picks donors from a contrasting coarse class (music / human / animal / device /
-      vehicle, with a table of classes to avoid); that table is not reproduced here. Records
-      ``perturbation['negative_audio'] = 'offscreen'`` and ``audio_source`` (the donor).
+      audio": the clip gets the audio paths of a donor chosen by :func:`offscreen_donor` (S4: a clip of a
+      contrasting coarse class, AVSBench-Robust's rule; MS3 / AVSS: any other clip; details in
+      :mod:`mmavs.datasets.perturbations.offscreen`). Records ``perturbation['negative_audio'] =
+      'offscreen'`` and ``audio_source`` (the donor).
     - ``frame_mix=dict(fraction=0.25, variant='own_gt', frame_ratio=0.5)``: ``round(fraction * N)`` clips
       (rounded half up; at least 1 when ``fraction > 0``) are chosen uniformly without replacement; in each,
       ``max(1, round(frame_ratio * K))`` (half up) of the ``K``
@@ -171,11 +171,8 @@ class PerturbedAVSDataset:
             info['noise_wav_path'] = donor['audio_wav_path']
             info['noise_source'] = donor['vid']
         if self.offscreen_audio:
-            others = self._others(idx)
-            own = self._categories[idx]
-            contrast = [j for j in others if own is not None and self._categories[j] != own]
             donor = self.dataset.get_data_info(
-                _other_index(clip_rng(self.seed, idx, 'offscreen_donor'), contrast or others))
+                offscreen_donor(clip_rng(self.seed, idx, 'offscreen_donor'), idx, self._categories))
             for key in ('audio_wav_path', 'audio_pkl_path'):
                 info[key] = donor.get(key)
             info['audio_source'] = donor['vid']
