@@ -24,6 +24,7 @@ from mmengine.logging import print_log
 from mmavs.evaluation import mask_files
 from mmavs.evaluation.functional import logits_to_binary_masks, logits_to_class_masks
 from mmavs.registry import HOOKS
+from mmavs.utils.file_hash import file_sha256
 from mmavs.version import __version__
 
 from ..atomic_file import atomic_write
@@ -38,15 +39,6 @@ MANIFEST_FORMAT = 1
 def results_zip_name(subset: str, split: str) -> str:
     """File name of the results archive of one dataset split: ``segmentation_results_{subset}_{split}.zip``."""
     return f'segmentation_results_{subset}_{split}.zip'
-
-
-def file_sha256(path: str, chunk_bytes: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(chunk_bytes), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @HOOKS.register_module()

@@ -8,7 +8,6 @@ writes ``{'state_dict', 'meta'}``. The command line is :mod:`.converter_cli`.
 This module sits above the backbones (it builds them), so unlike the rest of :mod:`mmavs.models.utils` it
 imports them, and :mod:`mmavs.models.utils` exports its names lazily (the backbones import that package).
 """
-import hashlib
 import os
 import os.path as osp
 import re
@@ -21,6 +20,7 @@ from torch import nn
 from mmavs.models.backbones.audio_backbone import AudioBackbone
 from mmavs.models.backbones.visual_backbone import PVT_V2_ARCH_SETTINGS, PVT_V2_COMMON, VisualBackbone
 from mmavs.models.text.clip_text_encoder import CLIPCaptionEncoder
+from mmavs.utils.file_hash import file_sha256
 
 from .checkpoint_file import load_state_dict_file, missing_file_message
 from .checkpoint_keys import (
@@ -47,11 +47,7 @@ def check_hash_prefix(path: str) -> Optional[bool]:
     m = re.search(r'-([0-9a-f]{8,64})\.[A-Za-z0-9]+$', osp.basename(path))
     if m is None:
         return None
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest().startswith(m.group(1))
+    return file_sha256(path).startswith(m.group(1))
 
 
 def infer_pvt_v2_arch(state_dict: StateDict) -> Optional[str]:
