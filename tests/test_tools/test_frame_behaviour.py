@@ -7,6 +7,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmavs.apis.split_data import build_split_dataset
 from mmavs.registry import DATASETS, MODELS
 from mmavs.utils import register_all_modules
 
@@ -64,12 +65,12 @@ def test_predict_split_uses_own_audio_unless_asked(ms3_root: str, monkeypatch) -
     model = MODELS.build(cfg.model)
     built = []
 
-    def build(dataset_cfg):
-        dataset = DATASETS.build(dataset_cfg)
+    def build(*args, **kwargs):
+        dataset = build_split_dataset(*args, **kwargs)
         built.append(dataset)
         return dataset
 
-    monkeypatch.setattr(frame_behaviour, 'DATASETS', type('Registry', (), {'build': staticmethod(build)}))
+    monkeypatch.setattr(frame_behaviour, 'build_split_dataset', build)
     frame_behaviour.predict_split(model, cfg, 'test', ms3_root, batch_size=2)
     frame_behaviour.predict_split(model, cfg, 'test', ms3_root, batch_size=2, audio_shuffle_seed=3)
     own, shuffled = built

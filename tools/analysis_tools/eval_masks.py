@@ -30,6 +30,7 @@ from mmengine.logging import MMLogger
 from rich.console import Console
 from rich.table import Table
 
+from mmavs.apis.split_data import build_split_dataset
 from mmavs.datasets.base_dataset import SPLITS
 from mmavs.engine.hooks.save_pred_masks_hook import MANIFEST_NAME
 from mmavs.evaluation.mask_files import (
@@ -38,7 +39,6 @@ from mmavs.evaluation.mask_files import (
     compare_layout,
     read_clip_pred_masks,
 )
-from mmavs.registry import DATASETS
 from mmavs.utils import register_all_modules
 
 #: Problems listed in full; beyond this many per kind, a count.
@@ -81,10 +81,7 @@ def build_dataset_and_evaluator(cfg: Config, split: str):
     A config without ``test_evaluator`` (e.g. a dataset base config) gets ``AVSMetric`` with the dataset's
     number of classes.
     """
-    dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
-    dataset_cfg.split = split
-    dataset_cfg.test_mode = True
-    dataset = DATASETS.build(dataset_cfg)
+    dataset = build_split_dataset(cfg, split)
     num_classes = len(dataset.metainfo['classes']) if dataset.get_data_info(0)['num_classes'] > 1 else 1
     metric_cfgs = copy.deepcopy(cfg.get('test_evaluator') or dict(type='AVSMetric', num_classes=num_classes))
     metric_cfgs = metric_cfgs if isinstance(metric_cfgs, (list, tuple)) else [metric_cfgs]

@@ -14,18 +14,17 @@ Example::
         work_dirs/icl_tiny_synthetic_m3/epoch_8.pth --data-root data/synthetic/Multi-sources --split test
 """
 import argparse
-import copy
 from typing import Dict, Iterable, Optional, Sequence
 
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from rich.console import Console
 from rich.table import Table
 from torch import nn
 
+from mmavs.apis.split_data import build_split_dataset, predict_samples
 from mmavs.engine import load_model_checkpoint
-from mmavs.registry import DATASETS, MODELS
+from mmavs.registry import MODELS
 from mmavs.utils import register_all_modules
 
 
@@ -80,28 +79,19 @@ def predict_split(model: nn.Module, cfg: Config, split: str, data_root: Optional
 
     ``audio_shuffle_seed`` replaces the dataset config's (None: every clip with its own audio).
     """
-    dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
-    dataset_cfg.split = split
-    dataset_cfg.audio_shuffle_seed = audio_shuffle_seed
-    if data_root:
-        dataset_cfg.data_root = data_root
-    dataset = DATASETS.build(dataset_cfg)
+    dataset = build_split_dataset(cfg, split, data_root, audio_shuffle_seed)
     preds, gts = [], []
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(dataset), batch_size):
-            batch = pseudo_collate([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
-            for sample in model.test_step(batch):
-                if int(sample.pred_logits.shape[1]) != 1:
-                    raise ValueError('frame_behaviour: binary models only (S4 / MS3), got '
-                                     f'{int(sample.pred_logits.shape[1])} classes')
-                keep = torch.ones(sample.gt_masks.shape[0], dtype=torch.bool)
-                for flag in ('gt_flags', 'frame_flags'):
-                    if sample.get(flag, None) is not None:
-                        keep &= sample.get(flag).bool().cpu()
-                for t in keep.nonzero(as_tuple=True)[0].tolist():
-                    preds.append(sample.pred_masks[t].cpu())
-                    gts.append(sample.gt_masks[t].cpu())
+    for sample in predict_samples(model, dataset, batch_size):
+        if int(sample.pred_logits.shape[1]) != 1:
+            raise ValueError('frame_behaviour: binary models only (S4 / MS3), got '
+                             f'{int(sample.pred_logits.shape[1])} classes')
+        keep = torch.ones(sample.gt_masks.shape[0], dtype=torch.bool)
+        for flag in ('gt_flags', 'frame_flags'):
+            if sample.get(flag, None) is not None:
+                keep &= sample.get(flag).bool().cpu()
+        for t in keep.nonzero(as_tuple=True)[0].tolist():
+            preds.append(sample.pred_masks[t].cpu())
+            gts.append(sample.gt_masks[t].cpu())
     return frame_statistics(preds, gts)
 
 

@@ -36,7 +36,6 @@ Examples::
         --method Ours=results/avss_test Other=other_repo/pred_masks --clips _Ue5W8UUiLk_2 --out avss
 """
 import argparse
-import copy
 import os.path as osp
 import sys
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
@@ -47,11 +46,11 @@ import torch.nn.functional as F
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from mmengine.config import Config, DictAction
-from mmengine.dataset import pseudo_collate
 from rich.console import Console
 from rich.table import Table
 
 from mmavs.apis import init_model
+from mmavs.apis.split_data import build_split_dataset, predict_samples
 from mmavs.evaluation.functional import (
     binary_frame_stats,
     binary_masks_to_logits,
@@ -61,7 +60,6 @@ from mmavs.evaluation.functional import (
 )
 from mmavs.evaluation.mask_files import PredMaskError, read_clip_pred_masks
 from mmavs.evaluation.metrics.avs_metric import mean_or_nan
-from mmavs.registry import DATASETS
 from mmavs.utils import register_all_modules
 from mmavs.utils.work_dir import WorkDirError, check_dir_writable
 from mmavs.visualization import AVSLocalVisualizer, draw_legend, legend_line_height
@@ -160,15 +158,6 @@ def load_cfg(path: str, cfg_options: Optional[dict]) -> Config:
     return cfg
 
 
-def build_split_dataset(cfg: Config, split: str, data_root: Optional[str]):
-    """The config's test dataset on ``split`` (test mode, every clip with its own audio)."""
-    dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
-    dataset_cfg.update(split=split, test_mode=True, audio_shuffle_seed=None)
-    if data_root:
-        dataset_cfg.data_root = data_root
-    return DATASETS.build(dataset_cfg)
-
-
 def clip_indices(dataset, vids: Sequence[str]) -> List[int]:
     """Dataset indices of ``vids``; a ValueError names the first clip the split does not have."""
     index = {dataset.get_data_info(i)['vid']: i for i in range(len(dataset))}
@@ -200,10 +189,8 @@ def model_predictions(method: Method, vids: Sequence[str], split: str, data_root
     indices = clip_indices(dataset, vids)
     model = init_model(cfg, method.checkpoint, device=device)
     masks = {}
-    with torch.no_grad():
-        for vid, index in zip(vids, indices):
-            sample = model.test_step(pseudo_collate([dataset[index]]))[0]
-            masks[vid] = sample.pred_masks.cpu().numpy().astype(np.int64)
+    for vid, sample in zip(vids, predict_samples(model, dataset, batch_size=1, indices=indices)):
+        masks[vid] = sample.pred_masks.cpu().numpy().astype(np.int64)
     return masks
 
 
