@@ -80,3 +80,32 @@ def test_missing_or_bad_metric_files_name_the_file(tmp_path) -> None:
         ablation_table.collect([f'x={run}'])
     with pytest.raises(ValueError, match='NAME=RUN_DIR'):
         ablation_table.collect([run])
+
+
+def _probe_run(tmp_path, name: str, j: float, j_contra: float) -> str:
+    run = _run(tmp_path, name, j, j + 5., 30., 31.)
+    (tmp_path / name / 'metrics_contradict.json').write_text(json.dumps({'avs/J_legacy': j_contra,
+                                                                        'avs/F_legacy': j_contra + 1.}))
+    return run
+
+
+def test_visual_bias_runs_add_the_contradicting_columns(tmp_path, capsys) -> None:
+    specs = [f'base={_probe_run(tmp_path, "b0", 80., 20.)}', f'base={_probe_run(tmp_path, "b1", 82., 30.)}',
+             f'icf={_probe_run(tmp_path, "i0", 78., 60.)}']
+    ablation_table.main(specs)
+    table, comparison = capsys.readouterr().out.strip().split('\n\n')
+    lines = table.splitlines()
+    assert lines[0].endswith('| J contradicting | F contradicting | audio gap (J - J shuffled) | '
+                             'shortcut gap (J - J contradicting) |')
+    assert lines[2].startswith('| base | 2 |') and '25.00 +- 7.07' in lines[2]  # J contradicting of 20, 30
+    assert lines[2].rstrip(' |').endswith(f'56.00 +- {statistics.stdev([60., 52.]):.2f}')
+    rows = comparison.splitlines()
+    assert rows[0].endswith('| J contradicting - J contradicting(base) | p (J contradicting) |')
+    # icf 60 vs base {20, 30}: +35; of the 3 splits of {20, 30, 60} only the observed one is as extreme
+    assert rows[2].endswith('| +35.00 | 0.333 |')
+
+
+def test_runs_with_and_without_the_probe_file_are_refused(tmp_path) -> None:
+    specs = [f'a={_probe_run(tmp_path, "p0", 80., 20.)}', f'b={_run(tmp_path, "plain", 70., 75., 30., 31.)}']
+    with pytest.raises(ValueError, match='metrics_contradict.json and these do not'):
+        ablation_table.collect(specs)

@@ -1,7 +1,10 @@
 """Mean +- std table of an ablation over seeds (J, F with own audio; J, F with shuffled audio; the audio gap).
 
 Each run is a folder with ``metrics.json`` (``tools/test.py --out``) and ``metrics_shuffled.json``
-(``tools/test.py --shuffle-audio 0 --out``), as written by ``tools/misc/run_ablation.sh``. Runs given with the
+(``tools/test.py --shuffle-audio 0 --out``), as written by ``tools/misc/run_ablation.sh``; runs of the
+visual-bias probe (``run_ablation.sh --generate visual-bias``) also have ``metrics_contradict.json`` (the
+shortcut-contradicting test split), which adds its J, F and the shortcut gap (J - J contradicting) as columns
+(all runs or none must have it). Runs given with the
 same name are seeds of one row, rows keep the order of first appearance. A second table compares every row
 with a reference row (``--reference NAME``, default the first): the difference of the mean J and F and the
 two-sided p-value of an exact permutation test over the seeds (every split of the pooled runs into groups of
@@ -26,6 +29,11 @@ COLUMNS: Tuple[Tuple[str, str, str], ...] = (
     ('F', 'metrics.json', 'F_legacy'),
     ('J shuffled audio', 'metrics_shuffled.json', 'J_legacy'),
     ('F shuffled audio', 'metrics_shuffled.json', 'F_legacy'),
+)
+#: Columns of the visual-bias probe, used when the runs have the file.
+CONTRADICT_COLUMNS: Tuple[Tuple[str, str, str], ...] = (
+    ('J contradicting', 'metrics_contradict.json', 'J_legacy'),
+    ('F contradicting', 'metrics_contradict.json', 'F_legacy'),
 )
 
 
@@ -95,13 +103,21 @@ def permutation_p_value(first: Sequence[float], second: Sequence[float]) -> floa
 def collect(specs: Sequence[str]) -> Dict[str, List[Dict[str, float]]]:
     """Group ``NAME=RUN_DIR`` specs by name; each run gives one value per column (plus ``gap`` = J - J shuffled)."""
     rows: Dict[str, List[Dict[str, float]]] = {}
+    probe_runs = []
     for spec in specs:
         name, sep, run_dir = spec.partition('=')
         if not sep or not name or not run_dir:
             raise ValueError(f'ablation_table: expected NAME=RUN_DIR, got {spec!r}')
-        values = {title: read_metric(osp.join(run_dir, file), key) for title, file, key in COLUMNS}
+        probe_runs.append(osp.isfile(osp.join(run_dir, CONTRADICT_COLUMNS[0][1])))
+        columns = COLUMNS + (CONTRADICT_COLUMNS if probe_runs[-1] else ())
+        values = {title: read_metric(osp.join(run_dir, file), key) for title, file, key in columns}
         values['audio gap (J - J shuffled)'] = values['J'] - values['J shuffled audio']
+        if probe_runs[-1]:
+            values['shortcut gap (J - J contradicting)'] = values['J'] - values['J contradicting']
         rows.setdefault(name, []).append(values)
+    if any(probe_runs) and not all(probe_runs):
+        missing = [s for s, has in zip(specs, probe_runs) if not has]
+        raise ValueError(f'ablation_table: some runs have {CONTRADICT_COLUMNS[0][1]} and these do not: {missing}')
     return rows
 
 
@@ -123,12 +139,14 @@ def format_comparison(rows: Dict[str, List[Dict[str, float]]], reference: str) -
     if reference not in rows:
         raise ValueError(f'ablation_table: --reference {reference!r} is not a row (rows: {list(rows)})')
     ref = rows[reference]
-    lines = [f'| run | seeds | J - J({reference}) | p (J) | F - F({reference}) | p (F) |', '|---|---|---|---|---|---|']
+    titles = ['J', 'F'] + (['J contradicting'] if 'J contradicting' in ref[0] else [])
+    header = ''.join(f' {t} - {t}({reference}) | p ({t}) |' for t in titles)
+    lines = [f'| run | seeds |{header}', '|---|---|' + '---|---|' * len(titles)]
     for name, runs in rows.items():
         if name == reference:
             continue
         cells = []
-        for title in ('J', 'F'):
+        for title in titles:
             a, b = [r[title] for r in runs], [r[title] for r in ref]
             cells += [f'{mean_std(a)[0] - mean_std(b)[0]:+.2f}', f'{permutation_p_value(a, b):.3f}']
         lines.append(f'| {name} | {len(runs)} | ' + ' | '.join(cells) + ' |')

@@ -6,10 +6,15 @@ Examples::
         --num-train 80 --num-val 10 --num-test 10 --size 224 --seed 0
     python tools/dataset_converters/generate_synthetic_avs.py --subset all --out data/synthetic \\
         --overwrite
+    python tools/dataset_converters/generate_synthetic_avs.py --subset ms3 --visual-shortcut 0.9 \\
+        --out data/visual_bias --num-train 320 --num-val 24 --num-test 40 --size 64   # the visual-bias probe
 
 Output under ``--out``: S4 in ``Single-source/``, MS3 in ``Multi-sources/``, AVSS in ``AVSS/`` (holding
 ``metadata.csv``, ``label2idx.json``, ``v1s/``, ``v1m/``, ``v2/``): the directories dataset configs
-point ``data_root`` at.
+point ``data_root`` at. With ``--visual-shortcut P`` (MS3 only) the visual-bias probe of
+:mod:`mmavs.datasets.synthetic.visual_bias` is written instead: ``--out/Multi-sources`` (train / val with the
+shortcut "the larger object sounds" in a share P of the frames, a shortcut-following test split) and
+``--out/shortcut_contradict/Multi-sources`` (the same test clips with the smaller object sounding).
 """
 import argparse
 import os.path as osp
@@ -19,6 +24,7 @@ from mmengine.logging import MMLogger
 from mmavs.datasets.synthetic import SUBSETS, generate_avsbench
 from mmavs.datasets.synthetic.caption_text import CAPTION_MODES
 from mmavs.datasets.synthetic.file_io import write_json
+from mmavs.datasets.synthetic.visual_bias import generate_visual_bias_probe, visual_bias_roots
 
 #: Sub-directory of ``--out`` that receives the AVSS layout.
 AVSS_DIRNAME = 'AVSS'
@@ -53,13 +59,43 @@ def parse_args() -> argparse.Namespace:
         '--manifest-dir',
         default=None,
         help='also write {subset}_manifest.json (objects, sounding flags, paths) here')
-    return parser.parse_args()
+    parser.add_argument(
+        '--visual-shortcut',
+        type=float,
+        metavar='P',
+        help='write the visual-bias probe (MS3 only): in train / val the sounding object is the larger of two '
+        'in a share P (0-1) of the frames; two test splits follow / contradict the shortcut')
+    args = parser.parse_args()
+    if args.visual_shortcut is not None:
+        if args.subset != 'ms3':
+            parser.error(f'--visual-shortcut writes an MS3-layout probe: give --subset ms3 (got {args.subset})')
+        if not 0.0 <= args.visual_shortcut <= 1.0:
+            parser.error(f'--visual-shortcut P must be in [0, 1], got {args.visual_shortcut}')
+    return args
+
+
+def write_probe(args: argparse.Namespace) -> None:
+    """Write the visual-bias probe and its manifests."""
+    manifests = generate_visual_bias_probe(
+        args.out, num_train=args.num_train, num_val=args.num_val, num_test=args.num_test, size=args.size,
+        seed=args.seed, shortcut_prob=args.visual_shortcut, categories=args.categories,
+        silent_prob=args.silent_prob, caption_mode=args.caption_mode, overwrite=args.overwrite, progress=True)
+    logger = MMLogger.get_current_instance()
+    for name, root in visual_bias_roots(args.out).items():
+        logger.info(f'visual-bias probe, {name}: data_root={root}')
+        if args.manifest_dir is not None:
+            path = osp.join(args.manifest_dir, f'ms3_visual_bias_{name}_manifest.json')
+            write_json(path, manifests[name])
+            logger.info(f'Manifest written to {path}')
 
 
 def main() -> None:
     """Generate the requested subsets."""
     args = parse_args()
     logger = MMLogger.get_instance('mmavs', log_level='INFO')
+    if args.visual_shortcut is not None:
+        write_probe(args)
+        return
     subsets = SUBSETS if args.subset == 'all' else (args.subset, )
     for subset in subsets:
         root = osp.join(args.out, AVSS_DIRNAME) if subset == 'avss' else args.out

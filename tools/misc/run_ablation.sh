@@ -10,7 +10,10 @@
 #
 # --generate ms3|s4 writes a generated set first (NUM_TRAIN / NUM_VAL / NUM_TEST / SIZE / CATEGORIES /
 # CAPTION_MODE from the environment; defaults 320 / 24 / 40 / 64 / the main job's four categories / visual)
-# and points every config at it;
+# and points every config at it; --generate visual-bias writes the visual-bias probe instead (MS3 layout, the
+# larger object sounds in a share SHORTCUT of the train frames, default 0.9; see
+# mmavs/datasets/synthetic/visual_bias.py) and also tests every run on the shortcut-contradicting split
+# (metrics_contradict.json, a column of the table);
 # without it the configs' own data roots (or --data-root) are used. Runs that already have both metric files
 # are skipped, so an interrupted ablation resumes where it stopped. Extra train options: TRAIN_ARGS.
 # LOAD_FROM starts every run from a checkpoint (load_from, weights only; "{seed}" is replaced by the run's
@@ -47,13 +50,20 @@ if [[ -n "$GENERATE" ]]; then
     case "$GENERATE" in
         ms3) SUBDIR=Multi-sources ;;
         s4) SUBDIR=Single-source ;;
-        *) echo "run_ablation.sh: --generate must be ms3 or s4, got $GENERATE" >&2; exit 2 ;;
+        visual-bias) SUBDIR=Multi-sources ;;
+        *) echo "run_ablation.sh: --generate must be ms3, s4 or visual-bias, got $GENERATE" >&2; exit 2 ;;
     esac
     GEN_DIR="$WORK_DIR/data"
+    GEN_ARGS=(--subset "$GENERATE")
+    if [[ "$GENERATE" == visual-bias ]]; then
+        GEN_DIR="$WORK_DIR/data_visual_bias"
+        GEN_ARGS=(--subset ms3 --visual-shortcut "${SHORTCUT:-0.9}")
+        CONTRADICT_ROOT="$GEN_DIR/shortcut_contradict/Multi-sources"
+    fi
     read -r -a CATS <<< "${CATEGORIES:-dog_barking race_car helicopter male_speech}"
     if [[ ! -f "$GEN_DIR/.done_$GENERATE" ]]; then
-        echo "[ablation] generating the $GENERATE-layout set under $GEN_DIR"
-        "$PY" tools/dataset_converters/generate_synthetic_avs.py --subset "$GENERATE" --out "$GEN_DIR" \
+        echo "[ablation] generating the $GENERATE set under $GEN_DIR"
+        "$PY" tools/dataset_converters/generate_synthetic_avs.py "${GEN_ARGS[@]}" --out "$GEN_DIR" \
             --num-train "${NUM_TRAIN:-320}" --num-val "${NUM_VAL:-24}" --num-test "${NUM_TEST:-40}" \
             --size "${SIZE:-64}" --seed 0 --overwrite --categories "${CATS[@]}" \
             --caption-mode "${CAPTION_MODE:-visual}" \
@@ -62,6 +72,7 @@ if [[ -n "$GENERATE" ]]; then
     fi
     DATA_ROOT="$GEN_DIR/$SUBDIR"
 fi
+CONTRADICT_ROOT="${CONTRADICT_ROOT:-}"
 
 SPECS=()
 for cfg in "$@"; do
@@ -74,7 +85,8 @@ for cfg in "$@"; do
                    val_dataloader.dataset.data_root="$DATA_ROOT"
                    test_dataloader.dataset.data_root="$DATA_ROOT")
         fi
-        if [[ -f "$run/metrics.json" && -f "$run/metrics_shuffled.json" ]]; then
+        if [[ -f "$run/metrics.json" && -f "$run/metrics_shuffled.json" \
+              && ( -z "$CONTRADICT_ROOT" || -f "$run/metrics_contradict.json" ) ]]; then
             echo "[ablation] $name seed $seed: done before, skipped"
         else
             mkdir -p "$run"
@@ -95,6 +107,11 @@ for cfg in "$@"; do
             "$PY" tools/test.py "$cfg" "$ckpt" --work-dir "$run/shuffled_audio" --shuffle-audio 0 \
                 --out "$run/metrics_shuffled.json" --cfg-options "${OPTS[@]}" > "$run/test_shuffled.log" 2>&1 \
                 || { tail -n 30 "$run/test_shuffled.log"; exit 1; }
+            if [[ -n "$CONTRADICT_ROOT" ]]; then
+                "$PY" tools/test.py "$cfg" "$ckpt" --work-dir "$run/contradict" --out "$run/metrics_contradict.json" \
+                    --cfg-options "${OPTS[@]}" test_dataloader.dataset.data_root="$CONTRADICT_ROOT" \
+                    > "$run/test_contradict.log" 2>&1 || { tail -n 30 "$run/test_contradict.log"; exit 1; }
+            fi
             echo "[ablation] $name seed $seed: $(( $(date +%s) - start )) s"
         fi
         SPECS+=("$name=$run")

@@ -79,12 +79,14 @@ def _s4_clip(root: str, rng: np.random.Generator, vid: str, split: str, styles: 
 
 
 def _ms3_clip(root: str, rng: np.random.Generator, vid: str, split: str, styles: List[CategoryStyle],
-              size: int, silent_prob: float, caption_mode: str = 'visual') -> Tuple[tuple, dict, dict]:
+              size: int, silent_prob: float, caption_mode: str = 'visual',
+              larger_sounds_prob: Optional[float] = None) -> Tuple[tuple, dict, dict]:
     """Write one MS3 clip; return its csv row, manifest entry and captions."""
     scene = sample_scene(rng, vid, split, styles, NUM_FRAMES['ms3'], height=size, width=size,
-                         mode='multi', silent_prob=silent_prob)
+                         mode='multi', silent_prob=silent_prob, larger_sounds_prob=larger_sounds_prob)
     paths = write_ms3_clip(root, scene, rng)
-    entry = manifest_entry(scene, 'ms3', paths)
+    extra = {} if larger_sounds_prob is None else {'larger_sounds_prob': larger_sounds_prob}
+    entry = manifest_entry(scene, 'ms3', paths, **extra)
     return (vid, split), entry, clip_captions(scene, 'ms3', NUM_FRAMES['ms3'], caption_mode)
 
 
@@ -119,7 +121,9 @@ def generate_avsbench(root: str,
                       avss_aspects: Sequence[float] = (4 / 3, 16 / 9),
                       overwrite: bool = False,
                       progress: bool = False,
-                      caption_mode: str = 'visual') -> List[Dict[str, object]]:
+                      caption_mode: str = 'visual',
+                      larger_sounds_prob: Optional[Dict[str, float]] = None,
+                      splits: Sequence[str] = SPLITS) -> List[Dict[str, object]]:
     """Write a seeded synthetic dataset in the official layout of one AVSBench subset.
 
     S4 goes to ``root/Single-source``, MS3 to ``root/Multi-sources``, AVSS directly under ``root``
@@ -143,6 +147,12 @@ def generate_avsbench(root: str,
         progress (bool): Show a progress bar.
         caption_mode (str): ``'visual'`` (default, what an image captioner sees) or ``'audio-visual'``
             (captions also say what is heard; see :func:`~mmavs.datasets.synthetic.caption_text.clip_captions`).
+        larger_sounds_prob (dict, optional): MS3 only: the visual-bias probe's shortcut strength per split
+            (``{'train': 0.9, 'val': 0.9, 'test': 1.0}``; see :mod:`mmavs.datasets.synthetic.scenes`); a split
+            left out gets the usual scenes. Use :func:`~mmavs.datasets.synthetic.visual_bias.generate_visual_bias_probe`
+            for the whole probe.
+        splits (Sequence[str]): Splits to write (default all). The clip ids of the others are still drawn, so a
+            clip's id and content do not depend on which splits are written.
 
     Returns:
         list[dict]: One manifest entry per clip (see
@@ -166,6 +176,16 @@ def generate_avsbench(root: str,
         raise ValueError(f'generate_avsbench: silent_prob must be in [0, 1), got {silent_prob}.')
     if caption_mode not in CAPTION_MODES:
         raise ValueError(f'generate_avsbench: caption_mode must be one of {CAPTION_MODES}, got {caption_mode!r}.')
+    if larger_sounds_prob is not None:
+        if subset != 'ms3':
+            raise ValueError(f'generate_avsbench: larger_sounds_prob (the visual-bias probe) is for subset "ms3", '
+                             f'got {subset!r}.')
+        unknown = set(larger_sounds_prob) - set(SPLITS)
+        if unknown:
+            raise ValueError(f'generate_avsbench: larger_sounds_prob has unknown splits {sorted(unknown)}; '
+                             f'splits are {SPLITS}.')
+    if not splits or set(splits) - set(SPLITS):
+        raise ValueError(f'generate_avsbench: splits must be a non-empty subset of {SPLITS}, got {list(splits)}.')
     bad_types = [t for t in avss_label_types if t not in AVSS_LABEL_TYPES]
     if subset == 'avss' and (bad_types or not avss_label_types):
         raise ValueError(
@@ -179,7 +199,7 @@ def generate_avsbench(root: str,
     _clear(_targets(root, subset), overwrite)
     id_rng = np.random.default_rng([seed, _SUBSET_CODE[subset]])
     taken: set = set()
-    bar = ProgressBar(sum(counts.values())) if progress else None
+    bar = ProgressBar(sum(counts[s] for s in splits)) if progress else None
     manifest: List[Dict[str, object]] = []
     rows: List[Tuple] = []
     captions: Dict[str, dict] = {}
@@ -189,12 +209,15 @@ def generate_avsbench(root: str,
         for index in range(counts[split]):
             rng = _clip_rng(seed, subset, split, index)
             vid = random_video_id(id_rng, taken)
+            if split not in splits:
+                continue
             main = main_cycle[index % len(main_cycle)]
             if subset == 's4':
                 row, entry, caption = _s4_clip(root, rng, vid, split, styles, main, size, silent_prob,
                                                 caption_mode)
             elif subset == 'ms3':
-                row, entry, caption = _ms3_clip(root, rng, vid, split, styles, size, silent_prob, caption_mode)
+                row, entry, caption = _ms3_clip(root, rng, vid, split, styles, size, silent_prob, caption_mode,
+                                                (larger_sounds_prob or {}).get(split))
             else:
                 label_type = avss_label_types[index % len(avss_label_types)]
                 row, entry, caption = _avss_clip(root, rng, vid, split, styles, main, label_type, size,
@@ -220,5 +243,5 @@ def generate_avsbench(root: str,
     if bar is not None:
         bar.file.write('\n')
     MMLogger.get_current_instance().info(
-        f'Generated {len(manifest)} synthetic {subset.upper()} clips ({counts}) under {root}')
+        f'Generated {len(manifest)} synthetic {subset.upper()} clips ({ {s: counts[s] for s in splits} }) under {root}')
     return manifest

@@ -10,6 +10,13 @@ objects never overlap), drifting a little from frame to frame. Who sounds is dec
 
 Every clip has at least one sounding frame. Because the sounding object is a random one of the visible
 objects, a model that ignores the audio cannot tell which object to segment.
+
+The visual-bias probe (``larger_sounds_prob``, ``'multi'`` mode) plants a visual shortcut instead: two objects
+of clearly different sizes (sides 78-90 % and 40-52 % of a grid cell), and in each frame that is not silent
+exactly one of them sounds: the larger one with probability ``larger_sounds_prob``, else the smaller one. With
+1.0 the shortcut "segment the larger object" is always right, with 0.0 always wrong. The draw is made for every
+frame whatever the probability, so scenes sampled from the same generator state with 1.0 and with 0.0 have the
+same objects, positions and silent frames and differ only in who sounds.
 """
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
@@ -22,6 +29,10 @@ from .categories import CategoryStyle
 GRID_CELLS: Tuple[Tuple[int, int], ...] = ((0, 0), (0, 1), (1, 0), (1, 1))
 _ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 _ID_EXTRA = '-_'
+#: Sprite side as a fraction of the grid cell: all objects, and the visual-bias probe's larger / smaller one.
+OBJECT_SIZE_RANGE: Tuple[float, float] = (0.62, 0.86)
+LARGER_SIZE_RANGE: Tuple[float, float] = (0.78, 0.90)
+SMALLER_SIZE_RANGE: Tuple[float, float] = (0.40, 0.52)
 
 
 @dataclass
@@ -91,11 +102,12 @@ def random_video_id(rng: np.random.Generator, taken: set, length: int = 11) -> s
 
 
 def _place_track(rng: np.random.Generator, style: CategoryStyle, cell: Tuple[int, int], height: int,
-                 width: int, num_frames: int) -> ObjectTrack:
-    """Pick an object's size and per-frame positions inside its grid cell."""
+                 width: int, num_frames: int,
+                 size_range: Tuple[float, float] = OBJECT_SIZE_RANGE) -> ObjectTrack:
+    """Pick an object's size (a fraction in ``size_range`` of the cell) and per-frame positions in its cell."""
     cell_h, cell_w = height // 2, width // 2
     y_lo, x_lo = cell[0] * cell_h, cell[1] * cell_w
-    size = int(round(min(cell_h, cell_w) * rng.uniform(0.62, 0.86)))
+    size = int(round(min(cell_h, cell_w) * rng.uniform(*size_range)))
     size = max(4, min(size, cell_h, cell_w))
     x_hi, y_hi = x_lo + cell_w - size, y_lo + cell_h - size  # inclusive ranges of the top-left corner
     x0, y0 = rng.uniform(x_lo, x_hi), rng.uniform(y_lo, y_hi)
@@ -119,7 +131,8 @@ def sample_scene(rng: np.random.Generator,
                  mode: str,
                  main_style: Optional[CategoryStyle] = None,
                  num_objects: Optional[int] = None,
-                 silent_prob: float = 0.15) -> ClipScene:
+                 silent_prob: float = 0.15,
+                 larger_sounds_prob: Optional[float] = None) -> ClipScene:
     """Sample one clip scene.
 
     Args:
@@ -135,12 +148,15 @@ def sample_scene(rng: np.random.Generator,
             ``'multi'`` mode it is only sure to be visible); random when None.
         num_objects (int, optional): ``K``; random 2 or 3 when None.
         silent_prob (float): Probability that a frame has no sounding object.
+        larger_sounds_prob (float, optional): The visual-bias probe (see the module docstring; ``'multi'``
+            mode, two objects): probability that the sounding object of a frame is the larger one.
 
     Returns:
         ClipScene: The scene.
 
     Raises:
-        ValueError: For an unknown mode, too few categories, too small frames or a bad ``num_objects``.
+        ValueError: For an unknown mode, too few categories, too small frames, a bad ``num_objects`` or a
+            ``larger_sounds_prob`` outside [0, 1] / not in ``'multi'`` mode / with ``num_objects`` other than 2.
     """
     if mode not in ('single', 'multi'):
         raise ValueError(f'sample_scene: mode must be "single" or "multi", got {mode!r}.')
@@ -148,6 +164,13 @@ def sample_scene(rng: np.random.Generator,
         raise ValueError(f'sample_scene: need at least 3 categories, got {len(styles)}.')
     if min(height, width) < 16:
         raise ValueError(f'sample_scene: frames must be at least 16x16, got {height}x{width}.')
+    if larger_sounds_prob is not None:
+        if mode != 'multi' or num_objects not in (None, 2):
+            raise ValueError('sample_scene: larger_sounds_prob (the visual-bias probe) needs mode "multi" and two '
+                             f'objects, got mode {mode!r} and num_objects {num_objects!r}.')
+        if not 0.0 <= larger_sounds_prob <= 1.0:
+            raise ValueError(f'sample_scene: larger_sounds_prob must be in [0, 1], got {larger_sounds_prob}.')
+        num_objects = 2
     num_objects = int(rng.integers(2, 4)) if num_objects is None else num_objects
     if not 2 <= num_objects <= min(len(GRID_CELLS), len(styles)):
         raise ValueError(f'sample_scene: num_objects must be in [2, {min(len(GRID_CELLS), len(styles))}], '
@@ -163,21 +186,32 @@ def sample_scene(rng: np.random.Generator,
         main_index = int(rng.integers(num_objects))
         picked[0], picked[main_index] = picked[main_index], picked[0]
     cells = [GRID_CELLS[i] for i in rng.choice(len(GRID_CELLS), size=num_objects, replace=False)]
+    size_ranges = [OBJECT_SIZE_RANGE] * num_objects
+    larger = None
+    if larger_sounds_prob is not None:
+        larger = int(rng.integers(2))
+        size_ranges = [LARGER_SIZE_RANGE if k == larger else SMALLER_SIZE_RANGE for k in range(2)]
     objects = [
-        _place_track(rng, style, cell, height, width, num_frames) for style, cell in zip(picked, cells)
+        _place_track(rng, style, cell, height, width, num_frames, size_range)
+        for style, cell, size_range in zip(picked, cells, size_ranges)
     ]
 
     sounding = np.zeros((num_frames, num_objects), dtype=bool)
     for t in range(num_frames):
         if rng.random() < silent_prob:
             continue
-        if mode == 'single':
+        if larger is not None:
+            sounding[t, larger if rng.random() < larger_sounds_prob else 1 - larger] = True
+        elif mode == 'single':
             sounding[t, main_index] = True
         else:
             count = int(rng.integers(1, 3))
             sounding[t, rng.choice(num_objects, size=count, replace=False)] = True
     if not sounding.any():
-        first = main_index if mode == 'single' else int(rng.integers(num_objects))
+        if larger is not None:
+            first = larger if rng.random() < larger_sounds_prob else 1 - larger
+        else:
+            first = main_index if mode == 'single' else int(rng.integers(num_objects))
         sounding[0, first] = True
     return ClipScene(
         vid=vid,
