@@ -5,6 +5,7 @@ Examples::
     python tools/test.py CONFIG CHECKPOINT
     python tools/test.py CONFIG CHECKPOINT --shuffle-audio       # each clip gets another clip's audio
     python tools/test.py CONFIG CHECKPOINT --out metrics.json --cfg-options test_evaluator.legacy_batch_size=2
+    python tools/test.py CONFIG CHECKPOINT --out-dir results/avss  # metrics.json (+ AVSS per_class.csv / .md)
     python tools/test.py CONFIG CHECKPOINT --show-dir vis --interval 10  # vis/<vid>.png for every 10th clip
     python tools/test.py CONFIG CHECKPOINT --save-pred results/s4 --zip   # masks in the AVSBench layout + zip
     tools/dist_test.sh CONFIG CHECKPOINT 2
@@ -12,6 +13,11 @@ Examples::
 The checkpoint is loaded strictly: missing, unexpected or mis-shaped keys (a checkpoint of another
 architecture or number of classes) stop the run with the keys listed; ``--allow-partial`` evaluates the
 partly loaded model anyway and says so in the log and in ``--out``.
+
+``--out-dir DIR`` writes ``DIR/metrics.json`` (what ``--out`` writes) and, for multiclass (AVSS) metrics,
+the per-class tables ``DIR/per_class.csv`` and ``DIR/per_class.md`` (:mod:`mmavs.evaluation.per_class`) of
+the first multiclass ``AVSMetric`` of ``test_evaluator``; a further one writes ``per_class_{prefix}.csv`` /
+``.md``. Binary tasks (S4 / MS3) have no per-class tables. In distributed runs rank 0 writes the files.
 """
 import argparse
 import json
@@ -23,6 +29,7 @@ from mmengine.runner import Runner
 
 import mmavs  # noqa: F401  (compat shims before mmseg / torch.load are touched)
 from mmavs.engine import load_model_checkpoint
+from mmavs.evaluation.per_class import save_per_class_tables
 from mmavs.utils import setup_launcher, teardown_launcher
 from mmavs.utils.tool_args import add_runner_args, load_config, parse_runner_args
 from mmavs.utils.work_dir import WorkDirError, check_dir_writable
@@ -41,6 +48,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='replace each clip\'s audio with another clip\'s (seeded derangement) to measure how '
         'much the model relies on sound')
     parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument(
+        '--out-dir',
+        metavar='DIR',
+        help='write DIR/metrics.json (as --out) and, for multiclass (AVSS) metrics, the per-class tables '
+        'DIR/per_class.csv and DIR/per_class.md')
     parser.add_argument(
         '--allow-partial',
         action='store_true',
@@ -99,6 +111,26 @@ def build_cfg(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def write_metrics_json(path: str, metrics: dict) -> None:
+    """The metrics as JSON (numbers as floats)."""
+    with open(path, 'w') as f:
+        json.dump({k: float(v) if isinstance(v, (int, float)) else v for k, v in metrics.items()}, f, indent=2)
+
+
+def write_out_dir(args: argparse.Namespace, runner: Runner, metrics: dict) -> None:
+    """``--out-dir``: metrics.json, and the per-class tables of the multiclass metrics."""
+    write_metrics_json(osp.join(args.out_dir, 'metrics.json'), metrics)
+    dataset = runner.test_dataloader.dataset
+    split = getattr(dataset, 'split', None) or getattr(getattr(dataset, 'dataset', None), 'split', '?')
+    header = [f'config: {args.config}', f'checkpoint: {args.checkpoint}', f'split: {split}']
+    written = save_per_class_tables(args.out_dir, runner.test_loop.evaluator.metrics, header)
+    if written:
+        runner.logger.info(f'--out-dir: wrote metrics.json and the per-class tables {written}')
+    else:
+        runner.logger.info(f'--out-dir: wrote {osp.join(args.out_dir, "metrics.json")}; per-class tables are '
+                           'written for multiclass (AVSS) metrics only, this test_evaluator has none')
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = build_cfg(args)
@@ -106,6 +138,8 @@ def main(argv=None) -> dict:
         check_dir_writable(cfg.work_dir)
         if args.out:
             check_dir_writable(osp.dirname(osp.abspath(args.out)), what='directory of --out')
+        if args.out_dir:
+            check_dir_writable(args.out_dir, what='--out-dir directory')
         if args.save_pred:
             check_dir_writable(args.save_pred, what='--save-pred directory')
         if args.show_dir:
@@ -124,10 +158,11 @@ def main(argv=None) -> dict:
         metrics = dict(metrics, **{'checkpoint/missing_keys': len(match.missing),
                                    'checkpoint/unexpected_keys': len(match.unexpected),
                                    'checkpoint/mismatched_keys': len(match.mismatched)})
-    if args.out and runner.rank == 0:  # its directory was created by check_dir_writable above
-        with open(args.out, 'w') as f:
-            json.dump({k: float(v) if isinstance(v, (int, float)) else v
-                       for k, v in metrics.items()}, f, indent=2)
+    if runner.rank == 0:  # the directories were created by check_dir_writable above
+        if args.out:
+            write_metrics_json(args.out, metrics)
+        if args.out_dir:
+            write_out_dir(args, runner, metrics)
     return metrics
 
 

@@ -1,5 +1,6 @@
 """Evaluation: the registered ``AVSMetric`` and ``NegativeAudioMetric``, the pure metric functions behind
-them, and (in :mod:`mmavs.evaluation.mask_files`) the saved prediction files of the AVSBench layout."""
+them, (in :mod:`mmavs.evaluation.mask_files`) the saved prediction files of the AVSBench layout and (in
+:mod:`mmavs.evaluation.per_class`) the per-class result tables of AVSS runs."""
 from .functional import (
     LEGACY_NUM_THRESHOLDS,
     MASK_LOGIT,

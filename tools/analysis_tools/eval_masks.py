@@ -39,6 +39,7 @@ from mmavs.evaluation.mask_files import (
     compare_layout,
     read_clip_pred_masks,
 )
+from mmavs.evaluation.per_class import DISPLAY_HEADERS, per_class_cells, per_class_rows
 from mmavs.utils import register_all_modules
 
 #: Problems listed in full; beyond this many per kind, a count.
@@ -171,19 +172,10 @@ def print_report(evaluator: Evaluator, metrics: Dict[str, float], manifest: Opti
         if classes is None:
             continue
         table = Table(title='per class (%)')
-        for name in ('class', 'J legacy', 'F legacy', 'frames', 'J (GT fr.)', 'F (GT fr.)', 'IoU pooled', 'FDR',
-                     'in GT'):
-            table.add_column(name, justify='left' if name == 'class' else 'right')
-        for i, name in enumerate(report['names']):
-            row = [name]
-            for key in ('J', 'F', 'frames', 'J_gt', 'F_gt', 'IoU_pooled', 'FDR'):
-                value = float(classes[key][i])
-                if key == 'frames':
-                    row.append(str(int(value)))
-                else:
-                    row.append('-' if value != value else f'{100 * value:.2f}')
-            row.append('yes' if bool(classes['in_gt'][i]) else 'no')
-            table.add_row(*row)
+        for name in DISPLAY_HEADERS:
+            table.add_column(name, justify='left' if name == 'Class' else 'right')
+        for row in per_class_rows(report):
+            table.add_row(*per_class_cells(row))
         console.print(table)
 
 

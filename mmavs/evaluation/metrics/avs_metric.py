@@ -24,6 +24,7 @@ from ..functional import (
     semantic_frame_stats,
     semantic_mask_stats,
 )
+from ..per_class import DISPLAY_HEADERS, per_class_cells, per_class_rows
 
 _METRIC_GROUPS = ('J', 'F', 'FDR')
 #: What the metric scores: the data sample field of each ``prediction`` option.
@@ -95,7 +96,8 @@ class AVSMetric(BaseMetric):
     After :meth:`compute_metrics`, :attr:`last_report` holds what was logged, for tools that print it
     themselves: ``rows``, a list of ``(key, value %, kind, definition)``, and ``classes`` (multiclass:
     ``dict`` of per-class tensors ``[C]``: ``J``, ``F``, ``frames``, ``J_gt``, ``F_gt``, ``IoU_pooled``,
-    ``FDR`` as fractions, ``gt_frames``, ``in_gt``; binary: None), plus ``names`` (class names).
+    ``FDR`` as fractions, ``gt_frames``, ``frames_in_gt``, ``in_gt``; binary: None), plus ``names`` (class
+    names); :func:`mmavs.evaluation.per_class.per_class_rows` makes the per-class table of it.
 
     Args:
         task (str, optional): ``'binary'`` or ``'multiclass'``; inferred from ``num_classes`` if None.
@@ -340,7 +342,7 @@ class AVSMetric(BaseMetric):
             FDR='FP / (FP + TP) per class, nan-mean over classes (lower is better)')
         self._log_class_table(
             dict(J=class_j, F=class_f, frames=count, J_gt=real_j, F_gt=real_f, IoU_pooled=pooled_iou, FDR=fdr,
-                 gt_frames=real_count, in_gt=present))
+                 gt_frames=real_count, frames_in_gt=(gt_area[real] > 0).sum(0), in_gt=present))
         return values, definitions
 
     # ------------------------------------------------------------------ logging
@@ -355,18 +357,9 @@ class AVSMetric(BaseMetric):
     def _log_class_table(self, columns: Dict[str, Tensor]) -> None:
         self.last_report['classes'] = columns
         table = PrettyTable()
-        table.field_names = ['Class', 'J legacy', 'F legacy', 'frames', 'J (GT fr.)', 'F (GT fr.)',
-                             'IoU pooled', 'FDR', 'in GT']
-        for i, name in enumerate(self._names()):
-            row = [name]
-            for key in ('J', 'F'):
-                row.append(f'{100 * columns[key][i].item():.2f}')
-            row.append(int(columns['frames'][i]))
-            for key in ('J_gt', 'F_gt', 'IoU_pooled', 'FDR'):
-                value = columns[key][i].item()
-                row.append('-' if value != value else f'{100 * value:.2f}')
-            row.append('yes' if columns['in_gt'][i] else 'no')
-            table.add_row(row)
+        table.field_names = list(DISPLAY_HEADERS)
+        for row in per_class_rows(self.last_report):
+            table.add_row(per_class_cells(row))
         print_log('AVSMetric per-class results (%):\n' + table.get_string(), logger='current')
 
     @staticmethod
