@@ -8,7 +8,8 @@ One model::
 
 Several models (the same perturbed data for all, from ``--seed``)::
 
-    python tools/analysis_tools/robustness.py base=configs/a.py:a.pth icf=configs/b.py:b.pth --suite snr
+    python tools/analysis_tools/robustness.py base=configs/baseline/baseline_r50_s4.py:base.pth \\
+        icf=configs/icl/icl_r50_s4.py:icf.pth --suite snr
 
 Prints one table (rows: conditions; per model J / F legacy, the mmavs J / F, FPR and G-mIoU of negative audio)
 and writes ``DIR/robustness.json``, ``DIR/robustness.md`` and ``DIR/j_vs_snr.png``. Everything given is checked
@@ -18,6 +19,7 @@ import argparse
 import os.path as osp
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from typing import List, Optional, Sequence, Tuple
 
 from mmengine.config import DictAction
@@ -131,7 +133,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Run the tool; returns the ``robustness.json`` record."""
     args = parse_args(argv)
-    MMLogger.get_instance('mmavs_robustness', log_level=args.log_level)
+    # a new logger per run becomes MMEngine's current one (the metrics log there), at the requested level
+    MMLogger.get_instance(f'robustness_{datetime.now():%Y%m%d_%H%M%S_%f}', log_level=args.log_level)
     out_dir = args.out or osp.join('work_dirs', 'robustness', args.specs[0].name)
     try:
         check_dir_writable(out_dir, what='--out directory')
