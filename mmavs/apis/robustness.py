@@ -322,7 +322,7 @@ def prepare_conditions(cfg: Config,
     Returns:
         list[PreparedCondition]: In the order of ``conditions``.
     """
-    if not conditions or conditions[0].suite != 'clean':
+    if not conditions or conditions[0].name != 'clean':
         raise ValueError('the first robustness condition must be "clean" (the negative conditions use its scores)')
     register_all_modules(init_default_scope=False)
     clean_cfg = split_dataset_cfg(cfg, split, data_root)

@@ -107,7 +107,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('models', nargs='+', help='CONFIG CKPT, or [NAME=]CONFIG:CKPT for each model')
     parser.add_argument('--suite', default=','.join(SUITES), help=f'comma-separated suites among {SUITES}')
     parser.add_argument('--out', help='output directory (default: work_dirs/robustness/<first model>)')
-    parser.add_argument('--snr', type=_float_list, default=DEFAULT_SNR_LEVELS, help='SNR levels (dB) of "snr"')
+    parser.add_argument('--snr', type=_float_list, default=DEFAULT_SNR_LEVELS,
+                        help='SNR levels (dB) of "snr"; write --snr=-10,0 when the first one is negative')
     parser.add_argument('--severities', type=_severity_list, default=SEVERITIES, help='R2-Bench severities')
     parser.add_argument('--seed', type=int, default=0, help='seed of every perturbation (same for all models)')
     parser.add_argument('--frame-mix-fraction', type=float, default=0.25, help='share of frame-mixed clips')
