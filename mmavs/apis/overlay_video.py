@@ -26,16 +26,18 @@ from .inferencer import AVSPrediction
 _EPS = 1e-6
 
 
-def draw_legends(pred: AVSPrediction, colors: Sequence[RGB], height: int, width: int,
-                 visualizer: Visualizer) -> Dict[Tuple[int, ...], np.ndarray]:
+def draw_legends(pred: AVSPrediction, mask_classes: Sequence[Tuple[int, ...]], colors: Sequence[RGB], height: int,
+                 width: int, visualizer: Visualizer) -> Dict[Tuple[int, ...], np.ndarray]:
     """The legend strip of every set of classes that one of ``pred``'s masks holds, drawn once each.
+
+    Args:
+        mask_classes (Sequence[tuple]): The classes present in each of ``pred.masks``.
 
     Returns:
         dict: class tuple -> uint8 RGB ``[h, width, 3]`` (:func:`~mmavs.visualization.draw_legend`).
     """
     legends: Dict[Tuple[int, ...], np.ndarray] = {}
-    for mask in pred.masks:
-        classes = tuple(present_classes(mask, len(colors)))
+    for classes in mask_classes:
         if classes and classes not in legends:
             legends[classes] = draw_legend(width, legend_line_height(height, width), classes, colors,
                                            pred.classes, visualizer)
@@ -63,18 +65,19 @@ def overlay_frames(pred: AVSPrediction, frames: Iterable[Tuple[float, np.ndarray
     visualizer = Visualizer.get_instance('mmavs_overlay_video')  # one drawing canvas for every call
     colors = display_colors(pred.palette)  # binary: red, not the mask files' white
     legends: Optional[Dict[Tuple[int, ...], np.ndarray]] = None
+    mask_classes = [tuple(present_classes(mask, len(colors))) for mask in pred.masks]  # once per mask
     total = 0
     for time, frame in frames:
-        mask = pred.masks[mask_index(pred, time)]
+        index = mask_index(pred, time)
+        mask = pred.masks[index]
         if mask.shape != frame.shape[:2]:
             raise ValueError(f'"{pred.name}": mask {list(mask.shape)} for a frame of {list(frame.shape[:2])}')
         if legends is None:  # every legend is drawn once, and frames padded to the tallest
-            legends = draw_legends(pred, colors, *frame.shape[:2], visualizer) if legend else {}
+            legends = draw_legends(pred, mask_classes, colors, *frame.shape[:2], visualizer) if legend else {}
             total = frame.shape[0] + max([strip.shape[0] for strip in legends.values()], default=0)
         drawn = draw_overlay(frame, mask, colors, pred.classes, alpha=alpha, legend=False)
-        classes = tuple(present_classes(mask, len(colors)))
-        if classes in legends:
-            drawn = np.concatenate([drawn, legends[classes]], axis=0)
+        if mask_classes[index] in legends:
+            drawn = np.concatenate([drawn, legends[mask_classes[index]]], axis=0)
         if drawn.shape[0] < total:
             pad = np.empty((total - drawn.shape[0], ) + drawn.shape[1:], dtype=np.uint8)
             pad[...] = LEGEND_BACKGROUND
