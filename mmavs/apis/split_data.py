@@ -4,8 +4,9 @@
 ``val_dataloader``) with its test pipeline on another split or data root, in test mode, every clip heard with
 its own audio unless an ``audio_shuffle_seed`` is given (a config dumped by ``tools/test.py --shuffle-audio``
 carries one; the analysis tools decide themselves). :func:`predict_samples` runs ``model.test_step`` over it in
-batches, Runner-free: the tools that need per-sample outputs (frame statistics, qualitative figures, features)
-without an evaluator loop.
+batches, Runner-free: the tools that need per-sample outputs (frame statistics, qualitative figures)
+without an evaluator loop; :func:`collated_batches` gives the batches themselves to tools that call other
+parts of the model (decoder features).
 """
 from typing import Iterator, Optional, Sequence
 
@@ -56,6 +57,25 @@ def build_split_dataset(cfg: Config,
     return DATASETS.build(split_dataset_cfg(cfg, split, data_root, audio_shuffle_seed))
 
 
+def collated_batches(dataset, batch_size: int = 4, indices: Optional[Sequence[int]] = None) -> Iterator[dict]:
+    """Yield ``pseudo_collate`` batches of the clips ``indices`` (default: all), in order.
+
+    Args:
+        dataset: Any dataset whose items are ``dict(inputs=..., data_samples=...)``.
+        batch_size (int): Clips per batch (>= 1).
+        indices (Sequence[int], optional): Clip indices.
+
+    Yields:
+        dict: ``inputs`` (lists of per-clip tensors) and ``data_samples`` (list), ready for
+        ``model.data_preprocessor(batch, False)``.
+    """
+    if batch_size < 1:
+        raise ValueError(f'collated_batches: batch_size must be >= 1, got {batch_size}')
+    order = list(range(len(dataset))) if indices is None else list(indices)
+    for start in range(0, len(order), batch_size):
+        yield pseudo_collate([dataset[i] for i in order[start:start + batch_size]])
+
+
 def predict_samples(model: nn.Module,
                     dataset,
                     batch_size: int = 4,
@@ -75,9 +95,7 @@ def predict_samples(model: nn.Module,
     """
     if batch_size < 1:
         raise ValueError(f'predict_samples: batch_size must be >= 1, got {batch_size}')
-    order = list(range(len(dataset))) if indices is None else list(indices)
     model.eval()
     with torch.no_grad():
-        for start in range(0, len(order), batch_size):
-            batch = pseudo_collate([dataset[i] for i in order[start:start + batch_size]])
+        for batch in collated_batches(dataset, batch_size, indices):
             yield from model.test_step(batch)

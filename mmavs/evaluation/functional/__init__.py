@@ -13,6 +13,7 @@ from .binary_metrics import (
     pooled_max_f,
     threshold_rank,
 )
+from .class_separation import class_separation, knn_accuracy, l2_normalize, silhouette, tsne_embedding
 from .negative_audio import FPR_EPS, G_MODES, false_positive_rate, frame_foreground_fraction, g_score
 from .semantic_metrics import (
     dataset_class_iou,
@@ -24,6 +25,7 @@ from .semantic_metrics import (
 )
 
 __all__ = [
+    'class_separation', 'knn_accuracy', 'l2_normalize', 'silhouette', 'tsne_embedding',
     'LEGACY_NUM_THRESHOLDS', 'MASK_LOGIT', 'binary_frame_stats', 'binary_masks_to_logits', 'dataset_class_iou',
     'false_detection_rate', 'legacy_batch_max_f', 'legacy_batch_mean_iou', 'legacy_class_scores',
     'legacy_f_curves', 'legacy_frame_iou', 'legacy_thresholds', 'logits_to_binary_masks', 'logits_to_class_masks',

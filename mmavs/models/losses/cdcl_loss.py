@@ -42,6 +42,42 @@ def symmetric_soft_info_nce(x: Tensor, y: Tensor, affinity: Tensor, temperature:
     return 0.5 * (soft_info_nce(logits, targets) + soft_info_nce(logits.t(), targets_t))
 
 
+def gt_foreground(gt_masks: Tensor, num_classes: int, ignore_index: int = 255) -> Tensor:
+    """Float 0/1 foreground of GT masks (``ignore_index`` pixels are not foreground).
+
+    Args:
+        gt_masks (Tensor): ``[N, H, W]`` integer masks.
+        num_classes (int): Output channels ``C``: 1 (binary: foreground is value 1) or more (multi-class:
+            any value other than the background 0 and ``ignore_index``).
+        ignore_index (int): Ignored GT value. Defaults to 255.
+
+    Returns:
+        Tensor: Float ``[N, H, W]``.
+    """
+    if num_classes == 1:
+        return (gt_masks == 1).float()
+    return ((gt_masks != 0) & (gt_masks != ignore_index)).float()
+
+
+def masked_average_pool(features: Tensor, weights: Tensor) -> Tensor:
+    """Masked average pooling (MAP): the ``weights``-weighted mean of every feature channel.
+
+    Args:
+        features (Tensor): ``[n, d, h, w]``.
+        weights (Tensor): ``[n, H, W]`` non-negative weights (e.g. a 0/1 foreground), area-resized to
+            ``h x w`` when the sizes differ (a cell's weight is then its fraction of foreground).
+
+    Returns:
+        Tensor: ``[n, d]``: ``sum_hw f * w / sum_hw w`` (the denominator clamped at 1e-6, so an empty mask
+        gives zeros).
+    """
+    weight = weights[:, None]
+    if tuple(weight.shape[-2:]) != tuple(features.shape[-2:]):
+        weight = F.interpolate(weight.float(), size=features.shape[-2:], mode='area')
+    weight = weight.to(features.dtype)
+    return (features * weight).sum(dim=(2, 3)) / weight.sum(dim=(2, 3)).clamp(min=1e-6)
+
+
 def projection_head(in_channels: int, hidden_channels: int, out_channels: int) -> nn.Sequential:
     """``Linear - ReLU - Linear`` projection head."""
     return nn.Sequential(
@@ -175,10 +211,8 @@ class CDCLLoss(nn.Module):
 
     # ------------------------------------------------------------ prototypes
     def foreground(self, gt_masks: Tensor, num_classes: int) -> Tensor:
-        """Float 0/1 foreground ``[N, H, W]`` of GT masks (``ignore_index`` pixels are not foreground)."""
-        if num_classes == 1:
-            return (gt_masks == 1).float()
-        return ((gt_masks != 0) & (gt_masks != self.ignore_index)).float()
+        """Float 0/1 foreground ``[N, H, W]`` of GT masks (see :func:`gt_foreground`)."""
+        return gt_foreground(gt_masks, num_classes, self.ignore_index)
 
     def visual_prototypes(self, features: Tensor, fg: Tensor) -> Tensor:
         """Visual prototypes ``p^v``.
@@ -188,16 +222,12 @@ class CDCLLoss(nn.Module):
             fg (Tensor): ``[n, H, W]`` float foreground of the same frames (at least one pixel each).
 
         Returns:
-            Tensor: ``[n, d]``: foreground-weighted mean (``'map'``; ``fg`` area-resized to ``h x w``) or the
-            plain mean over all pixels (``'mean'``).
+            Tensor: ``[n, d]``: :func:`masked_average_pool` over ``fg`` (``'map'``) or the plain mean over
+            all pixels (``'mean'``).
         """
         if self.visual_prototype == 'mean':
             return features.mean(dim=(2, 3))
-        weight = fg[:, None]
-        if tuple(weight.shape[-2:]) != tuple(features.shape[-2:]):
-            weight = F.interpolate(weight, size=features.shape[-2:], mode='area')
-        weight = weight.to(features.dtype)
-        return (features * weight).sum(dim=(2, 3)) / weight.sum(dim=(2, 3)).clamp(min=1e-6)
+        return masked_average_pool(features, fg)
 
     def affinity(self, gt_masks: Tensor, pixel_valid: Tensor, frame_index: Tensor, num_classes: int,
                  data_samples: Sequence, frames_per_clip: int) -> Tensor:
