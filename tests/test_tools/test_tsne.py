@@ -116,7 +116,7 @@ def test_missing_decoder_output_is_named(s4_small, untrained_checkpoint, tmp_pat
 
 @pytest.mark.parametrize('argv, message', [
     (['configs/icl/icl_tiny_synthetic_s4.py'], 'expected \\[NAME=\\]CONFIG.py:CHECKPOINT'),
-    (['X=configs/icl/missing.py:{ckpt}'], 'config file "configs/icl/missing.py" does not exist'),
+    (['X=no_such_dir/missing.py:{ckpt}'], 'config file "no_such_dir/missing.py" does not exist'),
     (['configs/icl/icl_tiny_synthetic_s4.py:no_such.pth'], 'checkpoint file "no_such.pth" does not exist'),
     (['{spec}'] * 5, 'at most 4 models'),
     (['{spec}', '--features', 'visual,text'], "got \\['visual', 'text'\\]"),
