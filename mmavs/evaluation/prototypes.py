@@ -54,12 +54,15 @@ class Prototypes:
         labels (list[str]): Class name of each row.
         vids (list[str]): Clip of each row.
         frames (np.ndarray): Int ``[n]`` frame index of each row within its clip.
+        clips (np.ndarray): Int ``[n]`` index of each row's clip (in the batch for :func:`batch_prototypes`,
+            in the dataset for :func:`extract_prototypes`).
         num_frames (int): Selected frames (``n`` except for multi-class per-class rows).
     """
     features: Dict[str, np.ndarray]
     labels: List[str] = field(default_factory=list)
     vids: List[str] = field(default_factory=list)
     frames: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    clips: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     num_frames: int = 0
 
     def __len__(self) -> int:
@@ -76,7 +79,8 @@ class Prototypes:
             labels=[self.labels[i] for i in index],
             vids=[self.vids[i] for i in index],
             frames=self.frames[index],
-            num_frames=len(set(zip((self.vids[i] for i in index), self.frames[index].tolist()))))
+            clips=self.clips[index],
+            num_frames=len(set(zip(self.clips[index].tolist(), self.frames[index].tolist()))))
 
 
 def check_kinds(kinds: Sequence[str]) -> Tuple[str, ...]:
@@ -195,6 +199,7 @@ def batch_prototypes(outputs: Dict[str, Tensor], data_samples: Sequence, kinds: 
         labels=labels,
         vids=[str(data_samples[i // per_clip].metainfo.get('vid', i // per_clip)) for i in rows],
         frames=np.asarray([i % per_clip for i in rows], dtype=np.int64),
+        clips=np.asarray([i // per_clip for i in rows], dtype=np.int64),
         num_frames=int(selected.numel()))
 
 
@@ -205,6 +210,7 @@ def concat_prototypes(parts: Sequence[Prototypes], kinds: Sequence[str]) -> Prot
         labels=[label for p in parts for label in p.labels],
         vids=[vid for p in parts for vid in p.vids],
         frames=np.concatenate([p.frames for p in parts]),
+        clips=np.concatenate([p.clips for p in parts]),
         num_frames=sum(p.num_frames for p in parts))
 
 
@@ -267,24 +273,24 @@ def extract_prototypes(model: nn.Module,
         raise PrototypeError(f'{source}: the multi-class dataset {type(dataset).__name__} has no '
                              "metainfo['classes'] to name the GT values")
     parts = [batch_prototypes(outputs, samples, kinds, num_classes, class_names, key)]
-    position = {str(samples[0].metainfo.get('vid', 0)): 0}
+    parts[0].clips = np.asarray(order[:1], dtype=np.int64)[parts[0].clips]
     found = parts[0].num_frames
     for start in range(1, len(order), batch_size):
         if max_frames is not None and found >= max_frames:
             break
         chunk = order[start:start + batch_size]
         outputs, samples = decode_batch(model, next(collated_batches(dataset, len(chunk), chunk)))
-        parts.append(batch_prototypes(outputs, samples, kinds, num_classes, class_names, key))
-        position.update({str(s.metainfo.get('vid', start + j)): start + j for j, s in enumerate(samples)})
-        found += parts[-1].num_frames
+        part = batch_prototypes(outputs, samples, kinds, num_classes, class_names, key)
+        part.clips = np.asarray(chunk, dtype=np.int64)[part.clips]  # batch -> dataset index
+        parts.append(part)
+        found += part.num_frames
     result = concat_prototypes(parts, kinds)
-    frame_keys = list(zip(result.vids, result.frames.tolist()))
     if max_frames is not None:
-        kept = set(list(dict.fromkeys(frame_keys))[:max_frames])
+        frame_keys = list(zip(result.clips.tolist(), result.frames.tolist()))
+        kept = set(list(dict.fromkeys(frame_keys))[:max_frames])  # the first max_frames frames visited
         if len(kept) < max_frames:
-            print_log(f'{source}: --max-frames {max_frames}: the split has only {len(kept)} selected frames',
+            print_log(f'{source}: max_frames={max_frames}, but the split has only {len(kept)} selected frames',
                       logger='current', level=logging.INFO)
         result = result.select([k in kept for k in frame_keys])
-    # rows in dataset order (the visiting order is random under max_frames)
-    rank = sorted(range(len(result)), key=lambda i: (order[position[result.vids[i]]], int(result.frames[i])))
-    return result.select(rank)
+    # rows in dataset order (the visiting order is random under max_frames); stable for per-class rows
+    return result.select(np.lexsort((result.frames, result.clips)))
