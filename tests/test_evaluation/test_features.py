@@ -169,7 +169,8 @@ def test_metric_input_errors():
 def test_tsne_clips_the_perplexity():
     x, _ = two_clusters(n=5)
     points, used = tsne_embedding(x, perplexity=30., seed=0)
-    assert points.shape == (10, 2) and used == 9.
+    assert points.shape == (10, 2) and used == 3.  # (10 - 1) / 3
+    assert tsne_embedding(x, perplexity=3., seed=0)[1] == 3.  # 3 * 3 + 1 <= 10: kept
     again, _ = tsne_embedding(x, perplexity=30., seed=0)
     np.testing.assert_allclose(points, again)  # seeded
     with pytest.raises(ValueError, match='perplexity'):

@@ -12,7 +12,7 @@ needs ``--label-key KEY`` (a metainfo field).
 Per model and feature kind it writes, in the features' own space (L2-normalised rows,
 :mod:`mmavs.evaluation.functional.class_separation`): the **cosine silhouette** and the **leave-one-out
 k-NN accuracy** (``--k``, default 5) next to the majority-class share (chance); and a seeded 2-D t-SNE
-(``init='pca'``, ``--perplexity`` lowered below the number of samples when needed). Outputs in ``--out``:
+(``init='pca'``; ``--perplexity`` lowered to ``(n - 1) / 3`` when ``3 * perplexity + 1 > n``). Outputs in ``--out``:
 ``tsne.png`` (one panel per model and feature kind, points coloured by class, one legend of class names),
 ``tsne_metrics.json`` (the numbers, the counts per class and the settings), and a table on the terminal.
 

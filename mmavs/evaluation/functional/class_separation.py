@@ -11,7 +11,8 @@ cosine geometry the contrastive losses train (CDCL compares normalised embedding
   is left out of its own neighbours), so the exact leave-one-out answer in one fit.
 - :func:`class_separation`: both, with the majority-class share (the accuracy of always answering the
   largest class) as the chance level.
-- :func:`tsne_embedding`: a seeded 2-D scikit-learn t-SNE (``init='pca'``) of the same rows, for plots.
+- :func:`tsne_embedding`: a seeded 2-D scikit-learn t-SNE (``init='pca'``) of the same rows, for plots
+  (the perplexity lowered to ``(n - 1) / 3`` for few samples).
 """
 import logging
 from typing import Dict, Sequence, Tuple
@@ -109,8 +110,10 @@ def tsne_embedding(features: np.ndarray, perplexity: float = 30., seed: int = 0)
 
     Args:
         features (np.ndarray): ``[n, d]`` with ``n >= 2``.
-        perplexity (float): t-SNE perplexity (> 0); values ``>= n`` are lowered to ``n - 1`` (scikit-learn
-            needs fewer), with a log line.
+        perplexity (float): t-SNE perplexity (> 0). When ``3 * perplexity + 1 > n`` (the neighbourhood
+            scikit-learn builds would be every other sample, and near ``n`` the map turns into a uniform
+            grid; scikit-learn refuses ``perplexity >= n``) it is lowered to ``max(1, (n - 1) / 3)``, with a
+            log line.
         seed (int): ``random_state``.
 
     Returns:
@@ -124,9 +127,9 @@ def tsne_embedding(features: np.ndarray, perplexity: float = 30., seed: int = 0)
     if not perplexity > 0:
         raise ValueError(f'perplexity must be > 0, got {perplexity}')
     used = float(perplexity)
-    if used >= n:
-        used = float(n - 1)
-        print_log(f't-SNE: perplexity {perplexity:g} is not below the {n} samples; using {used:g}',
-                  logger='current', level=logging.INFO)
+    if 3 * used + 1 > n:
+        used = max(1., (n - 1) / 3)
+        print_log(f't-SNE: perplexity {perplexity:g} is too large for {n} samples (3 * perplexity + 1 > n); '
+                  f'using {used:g}', logger='current', level=logging.INFO)
     points = TSNE(n_components=2, perplexity=used, init='pca', random_state=seed).fit_transform(features)
     return points, used
