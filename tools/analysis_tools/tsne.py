@@ -16,13 +16,14 @@ k-NN accuracy** (``--k``, default 5) next to the majority-class share (chance); 
 ``tsne.png`` (one panel per model and feature kind, points coloured by class, one legend of class names),
 ``tsne_metrics.json`` (the numbers, the counts per class and the settings), and a table on the terminal.
 
-Examples (the first compares a model trained without CDCL, i.e. its config with ``model.cdcl_loss=None``,
-with ICF on the S4 test split; the second labels the tiny generated M3 set's frames by their clip)::
+Examples (the first compares the small S4 model trained without CDCL, i.e. its config with
+``model.cdcl_loss=None``, with ICF on the S4 test split; the second labels the tiny generated M3 set's frames by
+their clip)::
 
     python tools/analysis_tools/tsne.py \\
-        "w/o CDCL=<S4 config with cdcl_loss=None>.py:<its checkpoint>" \\
-        "ICF=configs/icl/icl_pvt_s4.py:work_dirs/icl_pvt_s4/epoch_30.pth" \\
-        --split test --features visual,audio --max-frames 2000 --out work_dirs/tsne_s4
+        "w/o CDCL=configs/icl/ablations/icl_tiny_synthetic_s4_no_cdcl.py:work_dirs/s4_no_cdcl/epoch_8.pth" \\
+        "ICF=configs/icl/icl_tiny_synthetic_s4.py:work_dirs/icl_tiny_synthetic_s4/epoch_8.pth" \\
+        --split test --features visual,audio --out work_dirs/tsne_s4
     python tools/analysis_tools/tsne.py \\
         "w/o CDCL=configs/icl/ablations/icl_tiny_synthetic_m3_no_cdcl.py:work_dirs/no_cdcl/epoch_8.pth" \\
         "ICF=configs/icl/icl_tiny_synthetic_m3.py:work_dirs/icl_tiny_synthetic_m3/epoch_8.pth" \\
