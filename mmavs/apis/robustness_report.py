@@ -139,7 +139,7 @@ def plot_j_vs_snr(results: Results, conditions: Sequence[Condition], path: str) 
             for name, style in (('clean', '--'), ('clean_wav', ':')):
                 clean = per_condition.get(name, {}).get('J_legacy')
                 if clean is not None:
-                    ax.axhline(clean, color=color, linestyle=style, linewidth=1.2, label=f'{model} {name}')
+                    ax.axhline(clean, color=color, linestyle=style, linewidth=1.2)
         if panel[0].suite == 'snr':
             ax.invert_xaxis()  # noisier to the right
         else:
@@ -148,10 +148,12 @@ def plot_j_vs_snr(results: Results, conditions: Sequence[Condition], path: str) 
         ax.set_ylabel('J legacy (%)')
         ax.ticklabel_format(axis='y', useOffset=False)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    # one legend of the models beside the panels (the line styles are explained in the title)
+    handles, labels = axes[0][0].get_legend_handles_labels()
     fig.suptitle('J legacy under audio noise (dashed: clean, config\'s audio loader; dotted: clean from wav)')
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.legend(handles, labels, loc='center left', bbox_to_anchor=(1.0, 0.5), fontsize=9, title='model')
+    fig.savefig(path, dpi=120, bbox_inches='tight')
     plt.close(fig)
     return path
 

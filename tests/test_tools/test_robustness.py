@@ -136,10 +136,13 @@ def test_end_to_end_two_models(root: str, tmp_path, untrained_checkpoint, capsys
     # the plot: one line per model against the SNR, and each model's clean level
     [fig] = figures
     assert osp.isfile(osp.join(out, 'j_vs_snr.png'))
-    labels = [line.get_label() for line in fig.axes[0].get_lines()]
-    assert labels == ['a', 'a clean', 'a clean_wav', 'b', 'b clean', 'b clean_wav']
-    line_b = fig.axes[0].get_lines()[3]
-    assert list(line_b.get_ydata()) == pytest.approx([saved['models']['b']['results']['snr_0dB']['J_legacy']])
+    lines = fig.axes[0].get_lines()  # per model: its SNR line, then its clean and clean_wav levels
+    assert len(lines) == 6 and [lines[0].get_label(), lines[3].get_label()] == ['a', 'b']
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ['a', 'b']  # one legend, the models only
+    assert list(lines[3].get_ydata()) == pytest.approx([saved['models']['b']['results']['snr_0dB']['J_legacy']])
+    b_clean = saved['models']['b']['results']['clean']['J_legacy']
+    assert list(lines[4].get_ydata()) == pytest.approx([b_clean, b_clean])
+    assert (lines[4].get_linestyle(), lines[5].get_linestyle()) == ('--', ':')
 
 
 def test_same_seed_same_numbers(root: str, tmp_path, untrained_checkpoint) -> None:
