@@ -10,6 +10,8 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from mmavs.utils.stats import mean_std
+
 from .robustness import FRAME_MIX_SCOPES, Condition
 
 Results = Dict[str, Dict[str, Dict[str, float]]]
@@ -39,6 +41,60 @@ def _cell(metrics: Dict[str, float], keys: Sequence[str], prefix: str = '') -> O
         if prefix + key in metrics:
             return metrics[prefix + key]
     return None
+
+
+def check_groups(groups: Dict[str, Sequence[str]], models: Sequence[str]) -> None:
+    """Every group names at least one model, and only models that were run, each in one group at most.
+
+    Raises:
+        ValueError: Naming the group and the unknown or repeated model.
+    """
+    seen: Dict[str, str] = {}
+    for group, members in groups.items():
+        if not members:
+            raise ValueError(f'group {group!r} has no model')
+        for member in members:
+            if member not in models:
+                raise ValueError(f'group {group!r}: no model named {member!r} (models: {list(models)})')
+            if member in seen:
+                raise ValueError(f'model {member!r} is in groups {seen[member]!r} and {group!r}')
+            seen[member] = group
+
+
+def group_results(results: Results, groups: Dict[str, Sequence[str]]) -> Dict[str, Dict[str, Dict[str, list]]]:
+    """Mean and sample std over the models of each group (e.g. the seeds of one config), per condition and key.
+
+    Args:
+        results (dict): ``{model: {condition: metrics}}``.
+        groups (dict): ``{group: [model, ...]}`` (checked with :func:`check_groups`).
+
+    Returns:
+        dict: ``{group: {condition: {key: [mean, std, n]}}}`` for the keys all the group's models have.
+    """
+    check_groups(groups, list(results))
+    out: Dict[str, Dict[str, Dict[str, list]]] = {}
+    for group, members in groups.items():
+        out[group] = {}
+        for condition in results[members[0]]:
+            keys = set.intersection(*(set(results[m].get(condition, {})) for m in members))
+            out[group][condition] = {
+                key: [*mean_std([results[m][condition][key] for m in members]), len(members)]
+                for key in sorted(keys)
+                if all(isinstance(results[m][condition][key], (int, float)) for m in members)
+            }
+    return out
+
+
+def group_table_rows(grouped: Dict[str, Dict[str, Dict[str, list]]],
+                     conditions: Sequence[Condition]) -> Tuple[List[str], List[List[str]]]:
+    """:func:`table_rows` for :func:`group_results`: cells ``mean +- std``, columns ``<group> <column>``."""
+    as_results = {g: {c: {k: v[0] for k, v in m.items()} for c, m in per.items()} for g, per in grouped.items()}
+    stds = {g: {c: {k: v[1] for k, v in m.items()} for c, m in per.items()} for g, per in grouped.items()}
+    header, means = table_rows(as_results, conditions)
+    _, spreads = table_rows(stds, conditions)
+    rows = [[row[0]] + [m if m == '-' else f'{m} +- {s}' for m, s in zip(row[1:], spread[1:])]
+            for row, spread in zip(means, spreads)]
+    return header, rows
 
 
 def table_rows(results: Results, conditions: Sequence[Condition]) -> Tuple[List[str], List[List[str]]]:
@@ -159,8 +215,11 @@ def plot_j_vs_snr(results: Results, conditions: Sequence[Condition], path: str) 
 
 
 def write_outputs(out_dir: str, record: dict, header: Sequence[str], rows: Sequence[Sequence[str]],
-                  results: Results, conditions: Sequence[Condition]) -> Dict[str, str]:
+                  results: Results, conditions: Sequence[Condition],
+                  group_table: Optional[Tuple[List[str], List[List[str]]]] = None) -> Dict[str, str]:
     """Write ``robustness.json``, ``robustness.md`` and (with noise conditions) ``j_vs_snr.png``.
+
+    ``group_table`` (header and rows of :func:`group_table_rows`) goes first in the Markdown when given.
 
     Returns:
         dict[str, str]: ``json`` / ``md`` / ``png`` paths written.
@@ -171,6 +230,9 @@ def write_outputs(out_dir: str, record: dict, header: Sequence[str], rows: Seque
         json.dump(record, f, indent=2)
     with open(written['md'], 'w') as f:
         f.write('# Robustness of audio-visual segmentation (values in %)\n\n')
+        if group_table is not None:
+            f.write('Mean +- sample std over the models of each group:\n\n')
+            f.write(markdown_table(*group_table) + '\nPer model:\n\n')
         f.write(markdown_table(header, rows))
         f.write('\nJ / F: mmavs definitions (binary J_frame / F_dataset, multiclass mJ_present / mF_present); '
                 'FPR and G_mIoU for negative audio; framemix rows: (mixed) clips and (all) clips.\n')

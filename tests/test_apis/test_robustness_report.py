@@ -2,8 +2,19 @@
 import json
 import math
 
+import pytest
+
 from mmavs.apis.robustness import build_conditions
-from mmavs.apis.robustness_report import markdown_table, plot_j_vs_snr, robustness_record, table_rows
+from mmavs.apis.robustness_report import (
+    check_groups,
+    group_results,
+    group_table_rows,
+    markdown_table,
+    plot_j_vs_snr,
+    robustness_record,
+    table_rows,
+)
+from mmavs.utils.stats import mean_std
 
 
 def test_table_picks_the_mmavs_keys_of_each_task() -> None:
@@ -49,3 +60,37 @@ def test_plot_only_with_noise_conditions(tmp_path) -> None:
     assert plot_j_vs_snr(dict(m=dict(clean=dict(J_legacy=1.0))), build_conditions('negative'),
                          str(tmp_path / 'p.png')) is None
     assert not (tmp_path / 'p.png').exists()
+
+
+def test_groups_are_mean_and_sample_std_of_their_models() -> None:
+    conditions = build_conditions('negative')
+    results = dict(
+        a0=dict(clean=dict(J_legacy=70.0, F_legacy=80.0), silence=dict(FPR=2.0)),
+        a1=dict(clean=dict(J_legacy=74.0, F_legacy=82.0), silence=dict(FPR=4.0)),
+        b0=dict(clean=dict(J_legacy=60.0), silence=dict(FPR=math.nan)))
+    grouped = group_results(results, dict(a=['a0', 'a1'], b=['b0']))
+    # a: J 72 +- sqrt(((70-72)^2 + (74-72)^2) / 1) = sqrt(8); b: one model, std 0; b's FPR nan -> nan
+    assert grouped['a']['clean']['J_legacy'] == pytest.approx([72.0, math.sqrt(8.0), 2])
+    assert grouped['a']['silence']['FPR'] == pytest.approx([3.0, math.sqrt(2.0), 2])
+    assert grouped['b']['clean'] == dict(J_legacy=[60.0, 0.0, 1])
+    assert math.isnan(grouped['b']['silence']['FPR'][0])
+    header, rows = group_table_rows(grouped, conditions)
+    assert header[:3] == ['condition', 'a J_legacy', 'a F_legacy']
+    clean = dict(zip(header, rows[0]))
+    assert clean['a J_legacy'] == f'72.00 +- {math.sqrt(8.0):.2f}' and clean['b F_legacy'] == '-'
+    assert dict(zip(header, rows[1]))['a FPR'] == f'3.00 +- {math.sqrt(2.0):.2f}'
+
+
+@pytest.mark.parametrize('groups, match', [
+    (dict(a=['a0', 'zz']), "no model named 'zz'"),
+    (dict(a=['a0'], b=['a0']), "is in groups 'a' and 'b'"),
+    (dict(a=[]), 'has no model'),
+])
+def test_bad_groups(groups, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        check_groups(groups, ['a0', 'a1'])
+
+
+def test_mean_std_skips_missing_values() -> None:
+    assert mean_std([1.0, None, 3.0, math.inf]) == (2.0, pytest.approx(math.sqrt(2.0)))
+    assert all(math.isnan(v) for v in mean_std([None, math.nan]))

@@ -216,3 +216,59 @@ def test_data_problems_stop_before_the_model(root: str, untrained_checkpoint, no
     with pytest.raises(ValueError, match=r'framemix_own_gt.*at least 2 clips'):
         robustness.main(base + ['--suite', 'framemix', '--split', 'val', '--data-root', root])
     assert no_model == []
+
+
+def _record(path) -> str:
+    record = dict(settings=dict(split='test', seed=3, frame_mix_fraction=0.25),
+                  conditions=[dict(name='clean', suite='clean', level=None),
+                              dict(name='silence', suite='negative', level='silence')],
+                  models={m: dict(config='c.py', checkpoint=f'{m}.pth', results=dict(
+                      clean=dict(J_legacy=j, F_legacy=j + 1), silence=dict(FPR=fpr, G_mIoU=50.0)))
+                          for m, j, fpr in (('s0', 70.0, 1.0), ('s1', 80.0, 3.0), ('t0', 10.0, 90.0))})
+    with open(path, 'w') as f:
+        json.dump(record, f)
+    return str(path)
+
+
+def test_groups_from_an_earlier_json(tmp_path, no_model, capsys) -> None:
+    src = _record(tmp_path / 'robustness.json')
+    out = tmp_path / 'again'
+    record = robustness.main(['--from-json', src, '--group', 'seeds=s0,s1', '--out', str(out)])
+    # mean and sample std of 70 / 80 and of FPR 1 / 3, computed by hand
+    assert record['groups']['seeds']['models'] == ['s0', 's1']
+    assert record['groups']['seeds']['results']['clean']['J_legacy'] == pytest.approx([75.0, math.sqrt(50.0), 2])
+    printed = capsys.readouterr().out
+    assert 'Mean +- sample std' in printed and f'75.00 +- {math.sqrt(50.0):.2f}' in printed
+    with open(out / 'robustness.md') as f:
+        md = f.read()
+    assert md.index(f'| clean | 75.00 +- {math.sqrt(50.0):.2f} | 76.00 +- {math.sqrt(50.0):.2f} |') < md.index(
+        'Per model:')
+    assert f'| silence | - | - | - | - | 2.00 +- {math.sqrt(2.0):.2f} | 50.00 +- 0.00 |' in md
+    with open(out / 'robustness.json') as f:
+        assert json.load(f)['groups']['seeds']['results']['silence']['FPR'][:2] == pytest.approx([2.0, math.sqrt(2)])
+
+
+@pytest.mark.parametrize('extra, message', [
+    (['--group', 'seeds=s0,s9'], "no model named 's9'"),
+    (['--group', 'seeds'], 'NAME=MODEL,MODEL'),
+    (['--group', 'a=s0', '--group', 'a=s1'], 'given twice'),
+    (['x.py', 'y.pth'], 'give no models'),
+])
+def test_bad_groups_and_from_json_stop_before_work(tmp_path, extra, message, no_model, capsys) -> None:
+    src = _record(tmp_path / 'robustness.json')
+    with pytest.raises(SystemExit):
+        robustness.main(['--from-json', src, '--out', str(tmp_path / 'o')] + extra)
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / 'o').exists()
+
+
+def test_from_json_needs_a_robustness_record(tmp_path, no_model, capsys) -> None:
+    (tmp_path / 'bad.json').write_text('{"models": {}}')
+    for path, message in ((tmp_path / 'bad.json', "missing ['settings', 'conditions']"),
+                          (tmp_path / 'none.json', 'does not exist')):
+        with pytest.raises(SystemExit):
+            robustness.main(['--from-json', str(path)])
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        robustness.main([])
+    assert '--from-json FILE' in capsys.readouterr().err

@@ -18,10 +18,11 @@ Example::
 import argparse
 import itertools
 import json
-import math
 import os.path as osp
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
+
+from mmavs.utils.stats import mean_std
 
 #: (column title, metrics file, metric key); the key is looked up with and without the ``avs/`` prefix.
 COLUMNS: Tuple[Tuple[str, str, str], ...] = (
@@ -57,14 +58,6 @@ def read_metric(path: str, key: str) -> float:
         if isinstance(metrics.get(name), (int, float)):
             return float(metrics[name])
     raise ValueError(f'ablation_table: {path} has no numeric {key!r} (keys: {sorted(metrics)})')
-
-
-def mean_std(values: Sequence[float]) -> Tuple[float, float]:
-    """Mean and sample standard deviation (0 for a single value)."""
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, 0.
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
 def permutation_p_value(first: Sequence[float], second: Sequence[float]) -> float:

@@ -11,16 +11,24 @@ Several models (the same perturbed data for all, from ``--seed``)::
     python tools/analysis_tools/robustness.py base=configs/baseline/baseline_r50_s4.py:base.pth \\
         icf=configs/icl/icl_r50_s4.py:icf.pth --suite snr
 
+Several seeds of one config as one column, mean +- sample std (``--group``, repeatable), also from the JSON of
+an earlier run without evaluating again (``--from-json``)::
+
+    python tools/analysis_tools/robustness.py b0=CFG_B:B0.pth b1=CFG_B:B1.pth i0=CFG_I:I0.pth i1=CFG_I:I1.pth \
+        --group baseline=b0,b1 --group icf=i0,i1
+    python tools/analysis_tools/robustness.py --from-json DIR/robustness.json --group baseline=b0,b1 --out DIR
+
 Prints one table (rows: conditions; per model J / F legacy, the mmavs J / F, FPR and G-mIoU of negative audio)
 and writes ``DIR/robustness.json``, ``DIR/robustness.md`` and ``DIR/j_vs_snr.png``. Everything given is checked
 (files, levels, wav files, noise donors, clips to mix) before any model is built. See docs/robustness.md.
 """
 import argparse
+import json
 import os.path as osp
 import sys
 from dataclasses import dataclass
 from datetime import datetime
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import DictAction
 from mmengine.logging import MMLogger
@@ -33,13 +41,21 @@ from mmavs.apis.inference import load_inference_config
 from mmavs.apis.robustness import (
     SEVERITIES,
     SUITES,
+    Condition,
     avs_metric_cfg,
     build_conditions,
     check_suites,
     prepare_conditions,
     run_conditions,
 )
-from mmavs.apis.robustness_report import robustness_record, table_rows, write_outputs
+from mmavs.apis.robustness_report import (
+    check_groups,
+    group_results,
+    group_table_rows,
+    robustness_record,
+    table_rows,
+    write_outputs,
+)
 from mmavs.datasets.perturbations import DEFAULT_SNR_LEVELS, check_severity
 from mmavs.utils.work_dir import WorkDirError, check_dir_writable
 
@@ -104,7 +120,11 @@ def parse_model_specs(positionals: Sequence[str]) -> List[ModelSpec]:
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument('models', nargs='+', help='CONFIG CKPT, or [NAME=]CONFIG:CKPT for each model')
+    parser.add_argument('models', nargs='*', help='CONFIG CKPT, or [NAME=]CONFIG:CKPT for each model')
+    parser.add_argument('--group', action='append', default=[], metavar='NAME=MODEL,MODEL,...',
+                        help='also report mean +- std over these models (e.g. the seeds of one config); repeatable')
+    parser.add_argument('--from-json', metavar='FILE',
+                        help='no evaluation: tabulate (and --group) the robustness.json of an earlier run')
     parser.add_argument('--suite', default=','.join(SUITES), help=f'comma-separated suites among {SUITES}')
     parser.add_argument('--out', help='output directory (default: work_dirs/robustness/<first model>)')
     parser.add_argument('--snr', type=_float_list, default=DEFAULT_SNR_LEVELS,
@@ -120,6 +140,21 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
     args = parser.parse_args(argv)
     try:
+        args.groups = parse_groups(args.group)
+    except ValueError as err:
+        parser.error(str(err))
+    if args.from_json:
+        if args.models:
+            parser.error('--from-json tabulates an earlier run: give no models')
+        try:
+            args.record = read_record(args.from_json)
+            check_groups(args.groups, list(args.record['models']))
+        except ValueError as err:
+            parser.error(str(err))
+        return args
+    if not args.models:
+        parser.error('give CONFIG CKPT, [NAME=]CONFIG:CKPT ..., or --from-json FILE')
+    try:
         args.suites = check_suites(args.suite)
         args.specs = parse_model_specs(args.models)
         args.conditions = build_conditions(args.suites, args.snr, args.severities, args.seed,
@@ -128,12 +163,92 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error(str(err))
     if args.batch_size < 1:
         parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
+    try:
+        check_groups(args.groups, [s.name for s in args.specs])
+    except ValueError as err:
+        parser.error(str(err))
     return args
+
+
+def parse_groups(specs: Sequence[str]) -> Dict[str, List[str]]:
+    """``NAME=MODEL,MODEL,...`` specs into ``{name: [model, ...]}``.
+
+    Raises:
+        ValueError: A malformed spec or a repeated group name.
+    """
+    groups: Dict[str, List[str]] = {}
+    for spec in specs:
+        name, eq, members = spec.partition('=')
+        if not eq or not name or not members:
+            raise ValueError(f'--group expects NAME=MODEL,MODEL,..., got {spec!r}')
+        if name in groups:
+            raise ValueError(f'--group {name!r} is given twice')
+        groups[name] = [m for m in members.split(',') if m]
+    return groups
+
+
+def read_record(path: str) -> dict:
+    """The ``robustness.json`` at ``path``, checked for its ``settings`` / ``conditions`` / ``models``.
+
+    Raises:
+        ValueError: A missing or unreadable file, or one without those keys.
+    """
+    if not osp.isfile(path):
+        raise ValueError(f'--from-json: {path} does not exist')
+    try:
+        with open(path) as f:
+            record = json.load(f)
+    except json.JSONDecodeError as err:
+        raise ValueError(f'--from-json: {path} is not valid JSON ({err})') from None
+    missing = [k for k in ('settings', 'conditions', 'models') if k not in record] if isinstance(record, dict) else [
+        'a JSON object']
+    if missing:
+        raise ValueError(f'--from-json: {path} is not a robustness.json (missing {missing})')
+    return record
+
+
+def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    table = Table(title=title)
+    for i, column in enumerate(header):
+        table.add_column(column, justify='left' if i == 0 else 'right')
+    for row in rows:
+        table.add_row(*row)
+    Console(file=sys.stdout, width=max(100, 14 * len(header))).print(table)
+
+
+def report(record: dict, results: dict, conditions: Sequence[Condition], groups: Dict[str, List[str]],
+           out_dir: str) -> dict:
+    """Print the tables, add the groups to ``record`` and write the outputs; returns ``record``."""
+    settings = record['settings']
+    header, rows = table_rows(results, conditions)
+    print_table(f'Robustness on {settings["split"]} (%), seed {settings["seed"]}', header, rows)
+    group_table = None
+    if groups:
+        grouped = group_results(results, groups)
+        record['groups'] = {g: dict(models=list(m), results=grouped[g]) for g, m in groups.items()}
+        group_table = group_table_rows(grouped, conditions)
+        print_table('Mean +- sample std over the models of each group (%)', *group_table)
+    written = write_outputs(out_dir, record, header, rows, results, conditions, group_table)
+    for path in written.values():
+        Console(file=sys.stdout, soft_wrap=True).print(f"written {path}")
+    return record
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Run the tool; returns the ``robustness.json`` record."""
     args = parse_args(argv)
+    if args.from_json:
+        record = args.record
+        settings = record['settings']
+        conditions = [Condition(c['name'], c['suite'], c['level'], settings['seed'], settings['frame_mix_fraction'])
+                      for c in record['conditions']]
+        results = {name: model['results'] for name, model in record['models'].items()}
+        out_dir = args.out or osp.dirname(osp.abspath(args.from_json))
+        try:
+            check_dir_writable(out_dir, what='--out directory')
+        except WorkDirError as exc:
+            sys.exit(str(exc))
+        return report(record, results, conditions, args.groups, out_dir)
     # a new logger per run becomes MMEngine's current one (the metrics log there), at the requested level
     MMLogger.get_instance(f'robustness_{datetime.now():%Y%m%d_%H%M%S_%f}', log_level=args.log_level)
     out_dir = args.out or osp.join('work_dirs', 'robustness', args.specs[0].name)
@@ -158,22 +273,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
             results[spec.name] = run_conditions(model, prepared, metric_cfg, args.batch_size, advance)
             progress.advance(task)
-    header, rows = table_rows(results, args.conditions)
-    table = Table(title=f'Robustness on {args.split} (%), seed {args.seed}')
-    for i, column in enumerate(header):
-        table.add_column(column, justify='left' if i == 0 else 'right')
-    for row in rows:
-        table.add_row(*row)
-    Console(file=sys.stdout, width=max(100, 14 * len(header))).print(table)
     settings = dict(suites=list(args.suites), snr_levels=list(args.snr), severities=list(args.severities),
                     seed=args.seed, frame_mix_fraction=args.frame_mix_fraction, split=args.split,
                     data_root=args.data_root, batch_size=args.batch_size, cfg_options=args.cfg_options)
     models = {s.name: dict(config=s.config, checkpoint=s.checkpoint) for s in args.specs}
     record = robustness_record(results, args.conditions, models, settings)
-    written = write_outputs(out_dir, record, header, rows, results, args.conditions)
-    for path in written.values():
-        Console(file=sys.stdout, soft_wrap=True).print(f"written {path}")
-    return record
+    return report(record, results, args.conditions, args.groups, out_dir)
 
 
 if __name__ == '__main__':
