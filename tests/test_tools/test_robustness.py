@@ -265,7 +265,7 @@ def test_bad_groups_and_from_json_stop_before_work(tmp_path, extra, message, no_
 def test_from_json_needs_a_robustness_record(tmp_path, no_model, capsys) -> None:
     (tmp_path / 'bad.json').write_text('{"models": {}}')
     for path, message in ((tmp_path / 'bad.json', "missing ['settings', 'conditions']"),
-                          (tmp_path / 'none.json', 'does not exist')):
+                          (tmp_path / 'none.json', 'file not found')):
         with pytest.raises(SystemExit):
             robustness.main(['--from-json', str(path)])
         assert message in capsys.readouterr().err

@@ -17,11 +17,11 @@ Example::
 """
 import argparse
 import itertools
-import json
 import os.path as osp
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from mmavs.utils.json_file import read_json_object
 from mmavs.utils.stats import mean_std
 
 #: (column title, metrics file, metric key); the key is looked up with and without the ``avs/`` prefix.
@@ -45,15 +45,7 @@ def read_metric(path: str, key: str) -> float:
         FileNotFoundError: ``path`` does not exist.
         ValueError: The file is not a JSON object or lacks the key.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'ablation_table: metrics file not found: {path}')
-    try:
-        with open(path) as f:
-            metrics = json.load(f)
-    except json.JSONDecodeError as e:
-        raise ValueError(f'ablation_table: {path} is not valid JSON ({e})') from e
-    if not isinstance(metrics, dict):
-        raise ValueError(f'ablation_table: {path} must hold a JSON object of metrics')
+    metrics = read_json_object(path, 'ablation_table')
     for name in (key, f'avs/{key}'):
         if isinstance(metrics.get(name), (int, float)):
             return float(metrics[name])

@@ -23,7 +23,6 @@ and writes ``DIR/robustness.json``, ``DIR/robustness.md`` and ``DIR/j_vs_snr.png
 (files, levels, wav files, noise donors, clips to mix) before any model is built. See docs/robustness.md.
 """
 import argparse
-import json
 import os.path as osp
 import sys
 from dataclasses import dataclass
@@ -57,6 +56,7 @@ from mmavs.apis.robustness_report import (
     write_outputs,
 )
 from mmavs.datasets.perturbations import DEFAULT_SNR_LEVELS, check_severity
+from mmavs.utils.json_file import read_json_object
 from mmavs.utils.work_dir import WorkDirError, check_dir_writable
 
 
@@ -193,15 +193,11 @@ def read_record(path: str) -> dict:
     Raises:
         ValueError: A missing or unreadable file, or one without those keys.
     """
-    if not osp.isfile(path):
-        raise ValueError(f'--from-json: {path} does not exist')
     try:
-        with open(path) as f:
-            record = json.load(f)
-    except json.JSONDecodeError as err:
-        raise ValueError(f'--from-json: {path} is not valid JSON ({err})') from None
-    missing = [k for k in ('settings', 'conditions', 'models') if k not in record] if isinstance(record, dict) else [
-        'a JSON object']
+        record = read_json_object(path, '--from-json')
+    except FileNotFoundError as err:
+        raise ValueError(str(err)) from None
+    missing = [k for k in ('settings', 'conditions', 'models') if k not in record]
     if missing:
         raise ValueError(f'--from-json: {path} is not a robustness.json (missing {missing})')
     return record
