@@ -12,7 +12,6 @@ sorts by the J difference B - A (largest first) or by class name (``--sort name`
 from the GT of both runs and leaves them out of the means; the two tables must list the same classes.
 """
 import argparse
-import json
 import os.path as osp
 import sys
 from typing import Dict, List, Tuple
@@ -30,6 +29,7 @@ from mmavs.evaluation.per_class import (
     read_per_class_csv,
     resolve_per_class_csv,
 )
+from mmavs.utils.json_file import read_json_object
 
 
 def split_spec(spec: str) -> Tuple[str, str]:
@@ -43,10 +43,7 @@ def load_runs(specs: List[str]) -> List[Tuple[str, Dict[str, float]]]:
     runs = []
     for spec in specs:
         name, path = split_spec(spec)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'metrics file not found: {path}')
-        with open(path) as f:
-            runs.append((name, json.load(f)))
+        runs.append((name, read_json_object(path, 'compare_metrics')))
     return runs
 
 
