@@ -1,8 +1,8 @@
-"""Arguments and config loading shared by ``tools/train.py`` and ``tools/test.py``."""
+"""Arguments and config loading shared by the tools (``tools/train.py``, ``tools/test.py``, the analysis tools)."""
 import argparse
 import os
 import os.path as osp
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from mmengine.config import Config, DictAction
 
@@ -47,3 +47,40 @@ def load_config(config: str, cfg_options: Optional[dict] = None,
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
     return cfg
+
+
+class ModelSpec(NamedTuple):
+    """A trained model named on a tool's command line: its display name, config and checkpoint."""
+
+    name: str
+    config: str
+    checkpoint: str
+
+
+def parse_model_spec(spec: str, owner: str = 'model') -> ModelSpec:
+    """Parse and check one ``[NAME=]CONFIG.py:CHECKPOINT`` (the analysis tools' way of naming a model).
+
+    ``NAME`` defaults to the config's file name without ``.py``. A checkpoint given as a URL (``://``) is not
+    checked here (MMEngine's loaders fetch it).
+
+    Args:
+        spec (str): The command-line value.
+        owner (str): Starts the error messages (e.g. ``'--method'``).
+
+    Raises:
+        ValueError: Not of that form, or an empty ``NAME`` before ``=``.
+        FileNotFoundError: The config or the checkpoint does not exist (named in the message).
+    """
+    head, sep, checkpoint = spec.partition('.py:')
+    name, eq, config = head.partition('=')
+    if not eq:
+        name, config = '', head
+    if not sep or not config or not checkpoint or (eq and not name.strip()):
+        raise ValueError(f'{owner} {spec!r}: expected [NAME=]CONFIG.py:CHECKPOINT (e.g. '
+                         'ICF=configs/icl/icl_pvt_s4.py:work_dirs/icf/epoch_30.pth)')
+    config += '.py'
+    name = name.strip() if eq else osp.splitext(osp.basename(config))[0]
+    for what, path in (('config', config), ('checkpoint', checkpoint)):
+        if not (what == 'checkpoint' and '://' in path) and not osp.isfile(path):
+            raise FileNotFoundError(f'{owner} {name}: {what} file "{path}" does not exist')
+    return ModelSpec(name, config, checkpoint)

@@ -162,7 +162,7 @@ def test_clip_j_binary_and_semantic_by_hand() -> None:
 @pytest.mark.parametrize('argv, message', [
     (['--method', 'no_equals_sign', '--clips', 'v'], "--method 'no_equals_sign': expected NAME=CONFIG:CHECKPOINT"),
     (['--method', 'A={missing}', '--clips', 'v'], 'folder of saved masks "{missing}" does not exist'),
-    (['--method', 'A=' + S4_CFG + ':{missing}', '--clips', 'v'], 'checkpoint "{missing}" does not exist'),
+    (['--method', 'A=' + S4_CFG + ':{missing}', '--clips', 'v'], 'checkpoint file "{missing}" does not exist'),
     (['--method', 'A={folder}', 'A={folder}', '--clips', 'v'], 'the method names must differ'),
     (['--method', 'A={folder}', '--most-different', '2'], '--most-different compares two methods'),
     (['--method', 'A={folder}', '--clips', 'v'], '--dataset-config is needed'),

@@ -183,9 +183,9 @@ def test_bad_model_specs_stop_before_the_model(untrained_checkpoint, no_model, c
     ckpt = untrained_checkpoint(CONFIG)
     for argv, message in (([str(tmp_path / 'none.py'), ckpt], f'config file "{tmp_path / "none.py"}" does not exist'),
                           ([CONFIG_PATH, str(tmp_path / 'none.pth')], 'checkpoint file'),
-                          ([f'a={CONFIG_PATH}', f'b={CONFIG_PATH}:{ckpt}'], "malformed model spec 'a="),
-                          ([f'={CONFIG_PATH}:{ckpt}'], 'malformed model spec'),
-                          ([f'a={CONFIG_PATH}:'], 'malformed model spec')):
+                          ([f'a={CONFIG_PATH}', f'b={CONFIG_PATH}:{ckpt}'], "model 'a="),
+                          ([f'={CONFIG_PATH}:{ckpt}'], 'expected [NAME=]CONFIG.py:CHECKPOINT'),
+                          ([f'a={CONFIG_PATH}:'], 'expected [NAME=]CONFIG.py:CHECKPOINT')):
         with pytest.raises(SystemExit):
             robustness.main(argv)
         assert message in capsys.readouterr().err

@@ -61,6 +61,7 @@ from mmavs.evaluation.functional import (
 from mmavs.evaluation.mask_files import PredMaskError, read_clip_pred_masks
 from mmavs.evaluation.metrics.avs_metric import mean_or_nan
 from mmavs.utils import register_all_modules
+from mmavs.utils.tool_args import parse_model_spec
 from mmavs.utils.work_dir import WorkDirError, check_dir_writable
 from mmavs.visualization import AVSLocalVisualizer, draw_legend, legend_line_height
 
@@ -112,12 +113,8 @@ def parse_method(spec: str) -> Method:
                          'ICF=configs/icl/icl_pvt_s4.py:icf.pth, or Ours=results/s4_test)')
     name = name.strip()
     if '.py:' in value:
-        config, checkpoint = value.split('.py:', 1)
-        config += '.py'
-        for what, path in (('config', config), ('checkpoint', checkpoint)):
-            if not osp.isfile(path):
-                raise FileNotFoundError(f'--method {name}: {what} "{path}" does not exist')
-        return Method(name, config=config, checkpoint=checkpoint)
+        model = parse_model_spec(f'{name}={value}', '--method')
+        return Method(name, config=model.config, checkpoint=model.checkpoint)
     if not osp.isdir(value):
         raise FileNotFoundError(f'--method {name}: folder of saved masks "{value}" does not exist (give '
                                 'NAME=DIR for a pred_masks folder, or NAME=CONFIG.py:CHECKPOINT)')

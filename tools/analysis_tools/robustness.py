@@ -25,7 +25,6 @@ and writes ``DIR/robustness.json``, ``DIR/robustness.md`` and ``DIR/j_vs_snr.png
 import argparse
 import os.path as osp
 import sys
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -57,16 +56,8 @@ from mmavs.apis.robustness_report import (
 )
 from mmavs.datasets.perturbations import DEFAULT_SNR_LEVELS, check_severity
 from mmavs.utils.json_file import read_json_object
+from mmavs.utils.tool_args import ModelSpec, parse_model_spec
 from mmavs.utils.work_dir import WorkDirError, check_dir_writable
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A model to evaluate: its column name, config and checkpoint."""
-
-    name: str
-    config: str
-    checkpoint: str
 
 
 def _float_list(text: str) -> Tuple[float, ...]:
@@ -85,31 +76,15 @@ def _severity_list(text: str) -> Tuple[int, ...]:
 
 
 def parse_model_specs(positionals: Sequence[str]) -> List[ModelSpec]:
-    """``CONFIG CKPT`` or ``[NAME=]CONFIG:CKPT ...`` into model specs; files are checked.
+    """``CONFIG CKPT`` or ``[NAME=]CONFIG.py:CKPT ...`` into model specs (:func:`parse_model_spec`).
 
     Raises:
-        ValueError: A malformed spec, a repeated name, or a missing config / checkpoint file.
+        ValueError: A malformed spec or a repeated name.
+        FileNotFoundError: A missing config / checkpoint file.
     """
-    if len(positionals) == 2 and not any(':' in p for p in positionals):
-        pairs = [(None, positionals[0], positionals[1])]
-    else:
-        pairs = []
-        for spec in positionals:
-            name, eq, rest = spec.partition('=')
-            if not eq:
-                name, rest = None, spec
-            config, colon, checkpoint = rest.partition(':')
-            if not colon or not config or not checkpoint or (eq and not name):
-                raise ValueError(f'malformed model spec {spec!r}: expected [NAME=]CONFIG:CKPT (or exactly two '
-                                 'arguments CONFIG CKPT for one model)')
-            pairs.append((name, config, checkpoint))
-    specs = []
-    for name, config, checkpoint in pairs:
-        if not osp.isfile(config):
-            raise ValueError(f'config file "{config}" does not exist')
-        if '://' not in checkpoint and not osp.isfile(checkpoint):
-            raise ValueError(f'checkpoint file "{checkpoint}" does not exist (config {config})')
-        specs.append(ModelSpec(name or osp.splitext(osp.basename(config))[0], config, checkpoint))
+    if len(positionals) == 2 and not any('.py:' in p for p in positionals):
+        positionals = [f'{positionals[0]}:{positionals[1]}']
+    specs = [parse_model_spec(spec) for spec in positionals]
     names = [s.name for s in specs]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
@@ -159,7 +134,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         args.specs = parse_model_specs(args.models)
         args.conditions = build_conditions(args.suites, args.snr, args.severities, args.seed,
                                            args.frame_mix_fraction)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, FileNotFoundError) as err:
         parser.error(str(err))
     if args.batch_size < 1:
         parser.error(f'--batch-size must be >= 1, got {args.batch_size}')

@@ -33,7 +33,7 @@ import argparse
 import json
 import os.path as osp
 import sys
-from typing import Dict, List, NamedTuple, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -55,41 +55,11 @@ from mmavs.evaluation.prototypes import (
     extract_prototypes,
 )
 from mmavs.utils import register_all_modules
+from mmavs.utils.tool_args import ModelSpec, parse_model_spec
 from mmavs.utils.work_dir import check_dir_writable
 
 #: Models side by side in one figure at most.
 MAX_MODELS = 4
-
-
-class ModelSpec(NamedTuple):
-    """A ``[NAME=]CONFIG:CHECKPOINT`` argument."""
-    name: str
-    config: str
-    checkpoint: str
-
-
-def parse_model_spec(spec: str) -> ModelSpec:
-    """Parse and check one ``[NAME=]CONFIG:CHECKPOINT`` (``CONFIG`` ends with ``.py``).
-
-    Raises:
-        ValueError: Not of that form, or an empty name.
-        FileNotFoundError: The config or the checkpoint does not exist (named in the message).
-    """
-    head, sep, checkpoint = spec.partition('.py:')
-    if not sep or not head or not checkpoint:
-        raise ValueError(f'model {spec!r}: expected [NAME=]CONFIG.py:CHECKPOINT (e.g. '
-                         'ICF=configs/icl/icl_pvt_s4.py:work_dirs/icf/epoch_30.pth)')
-    name, eq, config = head.partition('=')
-    if not eq:
-        name, config = '', head
-    config += '.py'
-    name = name.strip() if eq else osp.splitext(osp.basename(config))[0]
-    if not name:
-        raise ValueError(f'model {spec!r}: empty NAME before "="')
-    for what, path in (('config', config), ('checkpoint', checkpoint)):
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'model {name}: {what} file "{path}" does not exist')
-    return ModelSpec(name, config, checkpoint)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
