@@ -31,7 +31,7 @@ def test_model_specs_name_config_and_checkpoint(tmp_path) -> None:
     assert parse_model_spec(f'{CFG}:{ckpt}').name == 'baseline_tiny_synthetic_s4'  # the config's name
     assert parse_model_spec(f' A b ={CFG}:{ckpt}').name == 'A b'
     assert parse_model_spec(f'u={CFG}:https://host/w.pth').checkpoint == 'https://host/w.pth'  # not checked here
-    for spec in (f'{CFG}', f'x={CFG}:', f'={CFG}:{ckpt}', f'x=configs/a.yaml:{ckpt}'):
+    for spec in (f'{CFG}', f'x={CFG}:', f'={CFG}:{ckpt}', f'x=a.yaml:{ckpt}'):
         with pytest.raises(ValueError, match=r"--method '.*': expected \[NAME=\]CONFIG.py:CHECKPOINT"):
             parse_model_spec(spec, '--method')
     with pytest.raises(FileNotFoundError, match=r'model x: config file "nowhere/c.py" does not exist'):
