@@ -12,7 +12,8 @@ from PIL import Image
 
 from mmavs.registry import TRANSFORMS
 
-from ..palette import colours_to_classes, describe_colours, palette_lookup, voc_palette
+from ..mask_decoding import BINARIZE_RULES, LEGACY_BINARIZE, decode_binary_mask, decode_colour_mask
+from ..palette import describe_colours, palette_lookup, voc_palette
 
 
 def _read_bytes(path: str, backend_args: Optional[dict], owner: str, what: str, vid: str) -> bytes:
@@ -26,20 +27,7 @@ def _read_bytes(path: str, backend_args: Optional[dict], owner: str, what: str, 
 
 #: Image decoders of LoadClipFrames (all of them ignore EXIF orientation tags).
 FRAME_DECODERS: Tuple[str, ...] = ('cv2', 'pillow')
-#: Binarisation rules of LoadClipMasks(mode='binary'); see its docstring.
-BINARIZE_RULES: Tuple[str, ...] = ('legacy', 'legacy_s4', 'legacy_ms3', 'nonzero')
-#: The official rule of each binary subset (``results['subset']``), picked by ``binarize='legacy'``.
-LEGACY_BINARIZE: Dict[str, str] = {'s4': 'legacy_s4', 'ms3': 'legacy_ms3'}
-
-
-def _pil_convert(img: Image.Image, mode: str, path: str, owner: str) -> Image.Image:
-    """``img.convert(mode)`` with PIL's defaults, raising a ValueError naming the file on failure."""
-    try:
-        return img.convert(mode)
-    except ValueError as e:  # PIL: "conversion from X to Y not supported"
-        raise ValueError(
-            f'{owner}: mask "{path}" (PIL mode {img.mode!r}) cannot be converted to {mode!r}: {e}'
-        ) from None
+__all__ = ['BINARIZE_RULES', 'FRAME_DECODERS', 'LEGACY_BINARIZE', 'LoadClipFrames', 'LoadClipMasks']
 
 
 def _check_paths_and_flags(results: dict, paths_key: str, flags_key: str,
@@ -215,8 +203,6 @@ class LoadClipMasks(BaseTransform):
             'nonzero' (see above). Defaults to None, i.e. 'nonzero'; must be None for mode 'palette'.
     """
 
-    _BINARY_VALUE_MODES = ('1', 'L', 'P', 'I', 'I;16')
-
     def __init__(self,
                  mode: str = 'binary',
                  palette: Optional[Sequence[Sequence[int]]] = None,
@@ -249,21 +235,6 @@ class LoadClipMasks(BaseTransform):
             self._lookup_table(self.palette)  # validate early
 
     # ----------------------------------------------------------------- decoding
-    def _nonzero_values(self, img: Image.Image, path: str) -> np.ndarray:
-        """The stored values the 'nonzero' rule tests, ``[H, W]`` or ``[H, W, 3]``."""
-        mode = img.mode
-        if mode == '1':
-            return np.asarray(img, dtype=np.uint8) * 255
-        if mode in self._BINARY_VALUE_MODES:
-            return np.asarray(img)
-        if mode == 'LA':
-            return np.asarray(img)[..., 0]
-        if mode in ('RGB', 'RGBA'):
-            return np.asarray(img)[..., :3]
-        raise ValueError(
-            f'LoadClipMasks: mask "{path}" has the unsupported PNG mode {mode!r} for binary masks '
-            f'(supported: {self._BINARY_VALUE_MODES + ("LA", "RGB", "RGBA")})')
-
     def _rule_of(self, results: dict) -> str:
         """The concrete binarisation rule for this clip (resolves 'legacy' by ``results['subset']``)."""
         if self.binarize != 'legacy':
@@ -277,46 +248,18 @@ class LoadClipMasks(BaseTransform):
         return LEGACY_BINARIZE[subset]
 
     def _decode_binary(self, img: Image.Image, path: str, rule: str) -> np.ndarray:
-        """Binarise ``img`` by ``rule``; returns uint8 0 / 1 ``[H, W]``."""
-        name = type(self).__name__
-        if rule == 'legacy_s4':
-            # PIL's defaults (Floyd-Steinberg dithering), exactly as the official S4 loader
-            mask = np.asarray(_pil_convert(img, '1', path, name), dtype=np.uint8)
-            levels = np.asarray(_pil_convert(img, 'L', path, name))
-            consequence = ('PIL convert("1"), as the official S4 loader, dithers grey levels '
-                           '(Floyd-Steinberg), so grey areas become a mix of foreground and background')
-        elif rule == 'legacy_ms3':
-            levels = np.asarray(_pil_convert(img, 'P', path, name))
-            mask = (levels >= 128).astype(np.uint8)
-            consequence = ('the official MS3 loader uses index / 255 as a soft target; here index >= '
-                           '128 is foreground and the rest background')
-        else:
-            levels = self._nonzero_values(img, path)
-            mask = (levels > 0).astype(np.uint8)
-            if mask.ndim == 3:
-                mask = mask.any(axis=-1).astype(np.uint8)
-            consequence = ('every non-zero value is foreground; the official loaders (binarize='
-                           '"legacy") decode such a mask differently')
-        self._report_levels(levels, path, rule, consequence)
-        return mask
-
-    def _report_levels(self, levels: np.ndarray, path: str, rule: str, consequence: str) -> None:
-        """Warn (once per instance) when the values thresholded are not only 0 and 255."""
-        if self._reported_levels:
-            return
-        values = np.unique(levels)
-        if np.isin(values, (0, 255)).all():
-            return
-        self._reported_levels = True
-        shown = ', '.join(str(int(v)) for v in values[:8]) + (', ...' if values.size > 8 else '')
-        what = {'legacy_s4': 'grey levels', 'legacy_ms3': 'palette indices (convert("P"))'}.get(
-            rule, 'values')
-        print_log(
-            f'{type(self).__name__}(binarize={self.binarize!r}): mask "{path}" is not strictly '
-            f'two-level: its {what} are {{{shown}}} ({values.size} distinct), not only 0 and 255; '
-            f'rule {rule!r}: {consequence}. Further such masks are not reported by this transform.',
-            logger='current',
-            level=logging.WARNING)
+        """Binarise ``img`` by ``rule`` (:func:`~mmavs.datasets.mask_decoding.decode_binary_mask`): 0 / 1 ``[H, W]``."""
+        decoded = decode_binary_mask(img, path, rule, type(self).__name__)
+        if not self._reported_levels:
+            values = decoded.extra_levels()
+            if values is not None:
+                self._reported_levels = True
+                print_log(
+                    f'{type(self).__name__}(binarize={self.binarize!r}): {decoded.describe_levels(path, values)}. '
+                    'Further such masks are not reported by this transform.',
+                    logger='current',
+                    level=logging.WARNING)
+        return decoded.mask
 
     def _lookup_table(self, palette: Sequence[Sequence[int]]) -> Dict[int, int]:
         key = tuple(tuple(int(v) for v in c) for c in palette)
@@ -335,13 +278,7 @@ class LoadClipMasks(BaseTransform):
         return lut
 
     def _decode_palette(self, img: Image.Image, path: str, lut: Dict[int, int]) -> np.ndarray:
-        if img.mode in ('P', 'PA', 'L', '1', 'LA', 'RGBA'):
-            img = img.convert('RGB')
-        elif img.mode != 'RGB':
-            raise ValueError(
-                f'LoadClipMasks: mask "{path}" has the unsupported PNG mode {img.mode!r} for colour '
-                'masks')
-        classes, unknown = colours_to_classes(np.asarray(img), lut)
+        classes, unknown = decode_colour_mask(img, path, lut, type(self).__name__)
         if unknown:
             raise ValueError(
                 f'LoadClipMasks: mask "{path}" has {len(unknown)} colour(s) not in the '
