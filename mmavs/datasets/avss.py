@@ -170,6 +170,12 @@ class AVSSDataset(AVSBaseDataset):
     def _read_rows(self) -> List[Dict[str, str]]:
         return read_csv_rows(self.ann_file, required_columns=CSV_COLUMNS)
 
+    def read_metadata(self) -> List[Dict[str, str]]:
+        """Every row of ``metadata.csv``, after reading the classes (see :meth:`AVSBaseDataset.read_metadata`)."""
+        self._check_data_root()
+        self._load_classes()
+        return self._read_rows()
+
     def _filter_columns(self) -> Dict[str, Tuple[str, ...]]:
         """``split`` and ``label``: every row must hold a known value in both (checked exactly)."""
         return {**super()._filter_columns(), 'label': LABEL_TYPES}

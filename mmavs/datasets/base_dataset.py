@@ -383,6 +383,20 @@ class AVSBaseDataset(BaseDataset):
         """Read the metadata csv (subclasses say which columns are required)."""
         raise NotImplementedError
 
+    def read_metadata(self) -> List[Dict[str, str]]:
+        """Every row of the metadata csv (all splits, unfiltered, each with ``'#line'``).
+
+        For tools that inspect a copy row by row (the dataset checker): values are not checked here;
+        :meth:`accepted_values` says what :meth:`load_data_list` accepts, and :meth:`parse_row` turns a row
+        of this dataset's split into a ``data_info``.
+        """
+        self._check_data_root()
+        return self._read_rows()
+
+    def accepted_values(self) -> Dict[str, Tuple[str, ...]]:
+        """Columns whose values select clips, with the values accepted (see :meth:`_filter_columns`)."""
+        return self._filter_columns()
+
     def _filter_columns(self) -> Dict[str, Tuple[str, ...]]:
         """Columns that :meth:`_select_rows` filters on, with their accepted values.
 
