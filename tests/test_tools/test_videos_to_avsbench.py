@@ -124,3 +124,24 @@ def test_masks_and_avss(tmp_path):
     ds = AVSSDataset(data_root=out, split='test')
     info = ds[0]
     assert info['vid'] == 'v' and info['num_frames'] == 10 and all(info['gt_flags'])
+
+
+def test_unlabeled_clip_through_test_pipeline_and_foreign_folder(tmp_path):
+    from mmengine.config import Config
+
+    from mmavs.datasets import S4Dataset
+    src = tmp_path / 'videos'
+    src.mkdir()
+    _make_video(str(src / 'v.mp4'), 5.0)
+    out = str(tmp_path / 'out')
+    assert _run([str(src), '--out', out, '--size', str(SIZE)]) == 0
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', '_base_', 'datasets', 's4.py'))
+    ds = S4Dataset(data_root=out, split='test', with_gt=False, pipeline=cfg.test_pipeline, test_mode=True)
+    sample = ds[0]
+    assert sample is not None and 'inputs' in sample
+    # an unstamped folder holding another dataset is refused unless --overwrite
+    other = tmp_path / 'other'
+    other.mkdir()
+    (other / 'metadata.csv').write_text('vid,uid,s_min,s_sec,a_obj,split,label\n')
+    assert _run([str(src), '--out', str(other), '--size', str(SIZE)]) == 2
+    assert _run([str(src), '--out', str(other), '--size', str(SIZE), '--overwrite']) == 0
