@@ -145,3 +145,28 @@ def test_unlabeled_clip_through_test_pipeline_and_foreign_folder(tmp_path):
     (other / 'metadata.csv').write_text('vid,uid,s_min,s_sec,a_obj,split,label\n')
     assert _run([str(src), '--out', str(other), '--size', str(SIZE)]) == 2
     assert _run([str(src), '--out', str(other), '--size', str(SIZE), '--overwrite']) == 0
+
+
+def test_ms3_workers_and_mask_size(tmp_path):
+    from mmavs.datasets import MS3Dataset
+    src = tmp_path / 'videos'
+    src.mkdir()
+    for name in ('a', 'b'):
+        _make_video(str(src / f'{name}.mp4'), 5.0)
+    masks = tmp_path / 'masks'
+    for name, side in (('a', SIZE), ('b', SIZE // 2)):  # b's masks have the wrong size
+        (masks / name).mkdir(parents=True)
+        for i in range(5):
+            Image.fromarray(np.full((side, side), 255 * (i % 2), np.uint8)).save(str(masks / name / f'{i}.png'))
+    out = str(tmp_path / 'out')
+    assert _run([str(src), '--out', out, '--layout', 'ms3', '--masks', str(masks), '--workers', '2',
+                 '--size', str(SIZE)]) == 1
+    report = json.load(open(osp.join(out, 'conversion_report.json')))
+    assert sorted(report['clips']) == ['a']
+    assert str(masks / 'b' / '0.png') in report['problems'][0]['message']
+    ds = MS3Dataset(data_root=out, split='test')
+    info = ds[0]
+    assert info['vid'] == 'a' and all(info['gt_flags'])
+    level = np.asarray(Image.open(info['frame_paths'][2]).convert('L'), np.float64).mean()
+    assert abs(level - _grey(2 * FPS + 15)) <= 3
+    assert np.asarray(Image.open(info['mask_paths'][1])).max() == 255

@@ -14,6 +14,7 @@ it is) or refused with ``short='refuse'``. Audio: mono 16 kHz, written as int16 
 :func:`mmavs.audio.waveform_to_examples` of the *written* wav (what ``LoadClipAudio(source='wav')``
 computes), fitted to ``T`` examples by repeating the last one, float32 ``[T, 1, 96, 64]``.
 """
+import os
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -133,7 +134,6 @@ def _read_masks(job: VideoJob, count: int, height: int, width: int) -> List[np.n
     folder = job.mask_dir
     if not osp.isdir(folder):
         raise ConversionError(f'mask folder "{folder}" of video "{job.path}" does not exist')
-    import os
     names = sorted(n for n in os.listdir(folder) if n.lower().endswith('.png'))
     if len(names) != count:
         raise ConversionError(f'mask folder "{folder}" holds {len(names)} PNG masks but video "{job.path}" gives '
@@ -202,7 +202,8 @@ def _convert(job: VideoJob) -> List[ClipRecord]:
             mask = _resize(mask, job.size, nearest=True)
             if mask.ndim == 3:
                 write_rgb(path, mask)
-            else:
+            else:  # grey values kept as given (the dataset's binarize rule decides)
+                os.makedirs(osp.dirname(path), exist_ok=True)
                 Image.fromarray(mask, mode='L').save(path, format='PNG')
         segment = mono[start * VGGISH_SAMPLE_RATE:(start + num_frames) * VGGISH_SAMPLE_RATE]
         if segment.shape[0] == 0:
