@@ -124,6 +124,9 @@ def test_masks_and_avss(tmp_path):
     ds = AVSSDataset(data_root=out, split='test')
     info = ds[0]
     assert info['vid'] == 'v' and info['num_frames'] == 10 and all(info['gt_flags'])
+    for j in (0, 3, 9):  # JPEG frames of second j: source frame 16 j + 15
+        level = np.asarray(Image.open(info['frame_paths'][j]).convert('L'), np.float64).mean()
+        assert abs(level - _grey(FPS * j + 15)) <= 4, (j, level)
 
 
 def test_unlabeled_clip_through_test_pipeline_and_foreign_folder(tmp_path):

@@ -74,7 +74,9 @@ def main(argv=None) -> int:
         return 2
     write_stamp(args.out, args.layout)
     report_path = osp.join(args.out, REPORT_NAME)
-    done = {k: v for k, v in load_report(report_path).items() if all(osp.isfile(p) for p in v['files'])}
+    # --overwrite starts a new report: clips of an older conversion (maybe another layout) are not reused
+    previous = {} if args.overwrite else load_report(report_path)
+    done = {k: v for k, v in previous.items() if all(osp.isfile(p) for p in v['files'])}
     size = args.size if args.size else (None if args.layout == 'avss' else 224)
     jobs = []
     for path in list_videos(args.videos):
