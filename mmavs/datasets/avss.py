@@ -219,7 +219,7 @@ class AVSSDataset(AVSBaseDataset):
         first_only = self.split == 'train' and label == 'v1s'
         num_gt = 1 if first_only else num_real
         mask_paths: List[Optional[str]] = [osp.join(mask_dir, f'{i}.png') for i in range(num_gt)]
-        if self.check_files:
+        if self.check_files and self.with_gt:
             masks = _numbered_files(mask_dir, '.png', 'mask', uid)
             for index in range(num_gt):
                 if index not in masks:

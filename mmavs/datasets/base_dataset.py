@@ -245,6 +245,9 @@ class AVSBaseDataset(BaseDataset):
             key that the layout does not have at all (AVSS has no ``.pkl``) is an error even with
             ``check_files=False``. Every clip is checked before audio shuffling, so donors' files are
             covered too. Paths of files that are not required and do not exist are set to None.
+        with_gt (bool): The clips have ground truth. False (unlabeled data, e.g. a test split written by
+            ``tools/dataset_converters/videos_to_avsbench.py`` without masks): no mask is read or checked,
+            every ``mask_paths`` entry is None and ``gt_flags`` all False. Defaults to True.
         with_text (bool): Load the MIT captions of every clip (format: :mod:`mmavs.datasets.caption_file`,
             ``docs/captions.md``) into ``data_info['captions']`` = ``dict(video=str, segments=[str],
             frames=[str], frame_segment=[int] * T)`` (``frame_segment``: segment index of each frame,
@@ -278,6 +281,7 @@ class AVSBaseDataset(BaseDataset):
                  audio_shuffle_seed: Optional[int] = None,
                  check_files: bool = True,
                  audio_keys: Optional[Sequence[str]] = None,
+                 with_gt: bool = True,
                  with_text: bool = False,
                  caption_file: Optional[str] = None,
                  segment_window: Optional[int] = None,
@@ -294,6 +298,7 @@ class AVSBaseDataset(BaseDataset):
         self.split = split
         self.audio_shuffle_seed = audio_shuffle_seed
         self.check_files = check_files
+        self.with_gt = bool(with_gt)
         if audio_keys is not None:
             if isinstance(audio_keys, str):
                 audio_keys = (audio_keys, )
@@ -447,7 +452,7 @@ class AVSBaseDataset(BaseDataset):
     # ------------------------------------------------------------ shared helpers
     def _check_clip_files(self, vid: str, kind: str, paths: Sequence[Optional[str]]) -> None:
         """Raise FileNotFoundError naming the clip and the first missing file of ``paths``."""
-        if not self.check_files:
+        if not self.check_files or (kind == 'mask' and not self.with_gt):
             return
         for path in paths:
             if path is not None and not osp.isfile(path):
@@ -546,6 +551,8 @@ class AVSBaseDataset(BaseDataset):
                    mask_paths: List[Optional[str]], wav_path: Optional[str],
                    pkl_path: Optional[str], num_classes: int, **extra) -> dict:
         """Assemble a ``data_info`` dict with the flags derived from the paths."""
+        if not self.with_gt:  # unlabeled data: no clip has ground truth
+            mask_paths = [None] * len(frame_paths)
         if len(frame_paths) != len(mask_paths):
             raise ValueError(
                 f'clip "{vid}": {len(frame_paths)} frame paths but {len(mask_paths)} mask paths')
