@@ -221,3 +221,13 @@ def test_command_exit_codes_and_fix_report(copy_of, clean_copies, tmp_path):
     rows = _rows(report_csv)
     assert rows[0] == ['severity', 'kind', 'split', 'clip', 'path', 'message']
     assert [r[:5] for r in rows[1:]] == [['error', 'missing_file', 'test', vid, frame]]
+
+
+def test_an_unlabeled_copy_is_checked_without_masks(copy_of):
+    root = copy_of('ms3')
+    shutil.rmtree(osp.join(root, 'ms3_data', 'gt_masks'))
+    labeled = check_dataset(root)
+    assert {p.kind for p in labeled.problems} == {'missing_file'} and len(labeled.problems) == 7 * 5
+    assert any('--without-gt' in note for note in labeled.notes)
+    unlabeled = check_dataset(root, with_gt=False)
+    assert unlabeled.problems == [] and [c.clean for c in unlabeled.counts] == [3, 2, 2]

@@ -32,6 +32,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--subset', choices=tuple(DATASETS), help='default: recognised from the files')
     parser.add_argument('--workers', type=int, default=1, help='processes checking clips in parallel')
     parser.add_argument('--fix-report', metavar='FILE', help='write every problem to this CSV file')
+    parser.add_argument('--without-gt', action='store_true',
+                        help='an unlabeled copy (no masks expected; datasets read it with with_gt=False)')
     parser.add_argument('--strict', action='store_true', help='warnings make the check fail too')
     args = parser.parse_args(argv)
     if args.workers < 1:
@@ -73,7 +75,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     task = progress.add_task('clips', total=None)
     try:
         with progress:
-            report = check_dataset(args.root, args.subset, args.workers,
+            report = check_dataset(args.root, args.subset, args.workers, with_gt=not args.without_gt,
                                    on_clip=lambda done, total: progress.update(task, completed=done, total=total))
     except (FileNotFoundError, ValueError) as e:
         console.print(f'ERROR: {e}', highlight=False, markup=False)

@@ -1,5 +1,6 @@
 """Check a downloaded copy of an AVSBench subset: :func:`check_dataset`."""
 import multiprocessing
+import os
 from typing import Callable, Iterable, List, Optional
 
 from ..base_dataset import SPLITS
@@ -48,9 +49,15 @@ def _audio_problems(tasks: List[ClipTask], results: List[ClipResult]) -> List[Pr
     return problems
 
 
+def _no_mask_exists(tasks: List[ClipTask]) -> bool:
+    masks = [path for t in tasks for _, path in t.masks]
+    return bool(masks) and not any(os.path.isfile(p) for p in masks)
+
+
 def check_dataset(root: str,
                   subset: Optional[str] = None,
                   workers: int = 1,
+                  with_gt: bool = True,
                   on_clip: Optional[Callable[[int, int], None]] = None) -> CheckReport:
     """Check every clip of a copy of S4, MS3 or AVSS.
 
@@ -58,6 +65,8 @@ def check_dataset(root: str,
         root (str): The folder a config's ``data_root`` names (e.g. ``data/AVSBench/Single-source``).
         subset (str, optional): 's4', 'ms3' or 'avss'; recognised from the files when None.
         workers (int): Processes that check clips in parallel. Defaults to 1 (this process).
+        with_gt (bool): False for an unlabeled copy (no masks expected, as ``with_gt`` of the datasets).
+            Defaults to True.
         on_clip (callable, optional): Called as ``on_clip(done, total)`` after each clip (a progress bar).
 
     Returns:
@@ -71,7 +80,7 @@ def check_dataset(root: str,
         subset = detect_subset(root)
     elif subset not in DATASETS:
         raise ValueError(f'unknown subset {subset!r}; choose one of {tuple(DATASETS)}')
-    inv = inventory(subset, root)
+    inv = inventory(subset, root, with_gt)
     results: List[ClipResult] = []
     for result in _results(inv.tasks, max(1, int(workers))):
         results.append(result)
@@ -79,6 +88,9 @@ def check_dataset(root: str,
             on_clip(len(results), len(inv.tasks))
     problems = list(inv.problems) + [p for r in results for p in r.problems]
     problems += _audio_problems(inv.tasks, results)
+    if with_gt and _no_mask_exists(inv.tasks):
+        inv.notes.append('no clip has any of its masks: an unlabeled copy (e.g. from videos_to_avsbench.py '
+                         'without --masks)? Check it with --without-gt, and read it with with_gt=False')
     bad_clips = {(p.split, p.clip) for p in problems if p.severity == 'error' and p.clip}
     published = PUBLISHED_COUNTS.get(subset, {})
     counts = []

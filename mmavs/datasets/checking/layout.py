@@ -97,12 +97,12 @@ class Inventory:
     notes: List[str] = field(default_factory=list)
 
 
-def _datasets(subset: str, root: str) -> Dict[str, AVSBaseDataset]:
+def _datasets(subset: str, root: str, with_gt: bool) -> Dict[str, AVSBaseDataset]:
     """One lazily initialised dataset per split (none of them reads or checks files yet)."""
     cls = DATASETS[subset]
     return {
-        split: cls(data_root=root, split=split, check_files=False, audio_keys=(), lazy_init=True,
-                   serialize_data=False)
+        split: cls(data_root=root, split=split, check_files=False, audio_keys=(), with_gt=with_gt,
+                   lazy_init=True, serialize_data=False)
         for split in SPLITS
     }
 
@@ -113,7 +113,7 @@ def _task(subset: str, split: str, info: dict, num_classes: int) -> ClipTask:
     frames = [p for p in info['frame_paths'] if p is not None]
     masks = [(i, p) for i, p in enumerate(info['mask_paths']) if p is not None]
     task = ClipTask(subset, split, info['vid'], frames, masks, audio, num_classes)
-    if subset == 'avss':
+    if subset == 'avss' and masks:
         task.mask_folder = osp.dirname(masks[0][1])
         first_only = split == 'train' and info['label_type'] == 'v1s'
         task.expected_masks = None if first_only else len(frames)
@@ -131,13 +131,16 @@ def _avss_frame_count_problem(ann_file: str, row: Dict[str, str], split: str, nu
                    split, row['uid'])
 
 
-def inventory(subset: str, root: str) -> Inventory:
+def inventory(subset: str, root: str, with_gt: bool = True) -> Inventory:
     """Read every metadata row of the copy and list the files each clip must have.
+
+    ``with_gt=False``: an unlabeled copy (e.g. written by ``videos_to_avsbench.py`` without masks); no mask
+    is expected, as ``AVSBaseDataset(with_gt=False)`` reads none.
 
     Rows with an unknown split (or AVSS label), duplicate clip ids and rows whose clip folder cannot be
     listed are problems of the inventory; the clip is then not checked further.
     """
-    datasets = _datasets(subset, root)
+    datasets = _datasets(subset, root, with_gt)
     any_ds = datasets['train']
     result = Inventory()
     try:
