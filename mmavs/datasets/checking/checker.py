@@ -1,6 +1,5 @@
 """Check a downloaded copy of an AVSBench subset: :func:`check_dataset`."""
 import multiprocessing
-import os
 from typing import Callable, Iterable, List, Optional
 
 from ..base_dataset import SPLITS
@@ -49,11 +48,6 @@ def _audio_problems(tasks: List[ClipTask], results: List[ClipResult]) -> List[Pr
     return problems
 
 
-def _no_mask_exists(tasks: List[ClipTask]) -> bool:
-    masks = [path for t in tasks for _, path in t.masks]
-    return bool(masks) and not any(os.path.isfile(p) for p in masks)
-
-
 def check_dataset(root: str,
                   subset: Optional[str] = None,
                   workers: int = 1,
@@ -88,7 +82,7 @@ def check_dataset(root: str,
             on_clip(len(results), len(inv.tasks))
     problems = list(inv.problems) + [p for r in results for p in r.problems]
     problems += _audio_problems(inv.tasks, results)
-    if with_gt and _no_mask_exists(inv.tasks):
+    if with_gt and any(t.masks for t in inv.tasks) and not any(r.masks_found for r in results):
         inv.notes.append('no clip has any of its masks: an unlabeled copy (e.g. from videos_to_avsbench.py '
                          'without --masks)? Check it with --without-gt, and read it with with_gt=False')
     bad_clips = {(p.split, p.clip) for p in problems if p.severity == 'error' and p.clip}

@@ -38,29 +38,35 @@ def _open_image(path: str) -> Tuple[Optional[Image.Image], Optional[str]]:
         return None, str(e)
 
 
-def _check_frames(task, result: ClipResult, error) -> Dict[int, Tuple[int, int]]:
+def _load(path: str, what: str, error) -> Optional[Image.Image]:
+    """The decoded image, or None after reporting it missing or undecodable."""
+    if not osp.isfile(path):
+        error('missing_file', path, f'{what} file does not exist')
+        return None
+    img, reason = _open_image(path)
+    if img is None:
+        error('unreadable_image', path, f'{what} cannot be decoded: {reason}')
+    return img
+
+
+def _check_frames(task, error) -> Dict[int, Tuple[int, int]]:
     """Frame sizes by index; problems for missing or undecodable frames."""
     sizes = {}
     for index, path in enumerate(task.frames):
-        if not osp.isfile(path):
-            error('missing_file', path, 'frame file does not exist')
-            continue
-        img, reason = _open_image(path)
-        if img is None:
-            error('unreadable_image', path, f'frame cannot be decoded: {reason}')
-            continue
-        sizes[index] = img.size
+        img = _load(path, 'frame', error)
+        if img is not None:
+            sizes[index] = img.size
     return sizes
 
 
-def _check_mask(task, index: int, path: str, frame_sizes: Dict[int, Tuple[int, int]], error, warn) -> None:
+def _check_mask(task, index: int, path: str, frame_sizes: Dict[int, Tuple[int, int]], error, warn) -> bool:
+    """Check one mask; False if it does not exist."""
     if not osp.isfile(path):
         error('missing_file', path, 'mask file does not exist')
-        return
-    img, reason = _open_image(path)
+        return False
+    img = _load(path, 'mask', error)
     if img is None:
-        error('unreadable_image', path, f'mask cannot be decoded: {reason}')
-        return
+        return True
     frame_size = frame_sizes.get(index)
     if frame_size is not None and img.size != frame_size:
         error('mask_size', path, f'mask is {img.size[0]}x{img.size[1]} (WxH) but its frame '
@@ -71,16 +77,17 @@ def _check_mask(task, index: int, path: str, frame_sizes: Dict[int, Tuple[int, i
             if unknown:
                 error('off_palette', path, f'{len(unknown)} colour(s) not in the {task.num_classes}-colour '
                       f'palette: {describe_colours(unknown)} (the official loader maps them to background)')
-            return
+            return True
         rule = LEGACY_BINARIZE[task.subset]
         decoded = decode_binary_mask(img, path, rule, _OWNER)
     except ValueError as e:
         error('unreadable_image', path, str(e))
-        return
+        return True
     values = decoded.extra_levels()
     if values is not None:
         warn('not_two_level', path, decoded.describe_levels(path, values) +
              f' (the benchmark configs decode {task.subset} masks with binarize="legacy", i.e. {rule!r})')
+    return True
 
 
 def _check_mask_count(task, error) -> None:
@@ -125,9 +132,8 @@ def check_clip(task) -> ClipResult:
     def warn(kind: str, path: str, message: str) -> None:
         result.problems.append(Problem('warning', kind, path, message, task.split, task.clip))
 
-    frame_sizes = _check_frames(task, result, error)
-    for index, path in task.masks:
-        _check_mask(task, index, path, frame_sizes, error, warn)
+    frame_sizes = _check_frames(task, error)
+    result.masks_found = sum(_check_mask(task, index, path, frame_sizes, error, warn) for index, path in task.masks)
     _check_mask_count(task, error)
     _check_audio(task, result, error)
     return result

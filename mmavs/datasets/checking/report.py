@@ -43,12 +43,14 @@ class ClipResult:
         clip (str): The clip id.
         problems (list[Problem]): What is wrong with its files.
         audio_found (dict[str, bool]): For 'wav' and 'pkl' (the kinds the layout has): whether the file exists.
+        masks_found (int): How many of the clip's mask files exist.
     """
 
     split: str
     clip: str
     problems: List[Problem] = field(default_factory=list)
     audio_found: Dict[str, bool] = field(default_factory=dict)
+    masks_found: int = 0
 
 
 @dataclass
