@@ -231,3 +231,14 @@ def test_an_unlabeled_copy_is_checked_without_masks(copy_of):
     assert any('--without-gt' in note for note in labeled.notes)
     unlabeled = check_dataset(root, with_gt=False)
     assert unlabeled.problems == [] and [c.clean for c in unlabeled.counts] == [3, 2, 2]
+
+
+def test_a_listed_clip_whose_folder_cannot_be_read_is_not_also_called_unlisted(copy_of):
+    root = copy_of('avss')
+    rows = _rows(osp.join(root, 'metadata.csv'))
+    col = {name: rows[0].index(name) for name in rows[0]}
+    row = next(r for r in rows[1:] if r[col['split']] == 'test')
+    frames = osp.join(root, row[col['label']], row[col['uid']], 'frames')
+    os.remove(osp.join(frames, '1.jpg'))  # a gap: the reader refuses the clip
+    report = check_dataset(root)
+    assert [(p.kind, p.clip) for p in report.problems] == [('clip_files', row[col['uid']])]

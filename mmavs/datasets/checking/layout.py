@@ -150,6 +150,7 @@ def inventory(subset: str, root: str, with_gt: bool = True) -> Inventory:
         return result
     accepted = any_ds.accepted_values()
     seen: Counter = Counter()
+    listed = set()  # clip ids of the rows some split reads (their folders are not orphans)
     short_v2 = 0
     for row in rows:
         where = f'line {row["#line"]}'
@@ -163,15 +164,15 @@ def inventory(subset: str, root: str, with_gt: bool = True) -> Inventory:
             continue
         split = row['split']
         ds = datasets[split]
+        result.rows_per_split[split] += 1
+        listed.add(row.get('uid', row['#0']))
         try:
             info = ds.parse_row(row)
         except (FileNotFoundError, ValueError) as e:
-            result.rows_per_split[split] += 1
             result.problems.append(Problem('error', 'clip_files', any_ds.ann_file, f'{where}: {e}', split,
                                            row.get('uid', row['#0'])))
             continue
         vid = info['vid']
-        result.rows_per_split[split] += 1
         seen[vid] += 1
         if seen[vid] > 1:
             result.problems.append(Problem('error', 'duplicate', any_ds.ann_file,
@@ -189,7 +190,7 @@ def inventory(subset: str, root: str, with_gt: bool = True) -> Inventory:
         result.notes.append(
             f'{short_v2} v2 training clip(s) have fewer than 10 frames: AVSSDataset flags their padded frames '
             'off (no loss); the official loader trains them as real frames with an all-background mask')
-    result.problems.extend(_orphans(subset, root, {t.clip for t in result.tasks} | set(seen)))
+    result.problems.extend(_orphans(subset, root, listed))
     return result
 
 
