@@ -329,7 +329,7 @@ class AVSInferencer(BaseInferencer):
                 raise KeyError(f'clip "{source.clip}" is not in the {source.split!r} split of '
                                f'{type(dataset).__name__} at "{dataset.data_root}" (e.g. {some})')
             info = dataset.get_data_info(index_of[source.clip])
-            real = num_real_frames(info['frame_flags'], source.clip)
+            real = num_real_frames(info['frame_paths'], source.clip)
             clip = PlannedClip(0, source.clip, 0, real, int(info['num_frames']), self.spec.padding)
             paths = list(info['frame_paths'][:real])
             return _Job(index, source, source.name, [clip], (np.arange(real) + BENCHMARK_PHASE),

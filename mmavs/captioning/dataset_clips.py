@@ -35,7 +35,7 @@ def list_clips(subset: str,
                                   **dict(dataset_kwargs or {}))
         for info in dataset.load_data_list():
             vid = info['vid']
-            count = num_real_frames(info['frame_flags'], vid)
+            count = num_real_frames(info['frame_paths'], vid)
             window = segment_window or default_segment_window(subset, info['num_frames'])
             clips.setdefault(vid, ClipToCaption(vid, list(info['frame_paths'][:count]), window))
     return list(clips.values())

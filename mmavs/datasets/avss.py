@@ -16,6 +16,8 @@ from .caption_file import CAPTION_FILES
 from .palette import voc_palette
 
 LABEL_TYPES: Tuple[str, ...] = ('v1s', 'v1m', 'v2')
+#: Handlings of v2 training clips with fewer frames than ``max_frames`` (``AVSSDataset(short_v2_train=...)``).
+SHORT_V2_TRAIN: Tuple[str, ...] = ('padding', 'legacy')
 CSV_COLUMNS: Tuple[str, ...] = ('vid', 'uid', 's_min', 's_sec', 'a_obj', 'split', 'label')
 _INDEX_RE = re.compile(r'^(0|[1-9][0-9]*)$')
 
@@ -72,6 +74,21 @@ class AVSSDataset(AVSBaseDataset):
     official evaluation scores padded frames against an all-background mask, so a metric reproducing
     the published numbers must treat padded frames (``frame_flags`` False) as background.
 
+    Short v2 training clips (fewer than ``max_frames`` frames; the official copy has some), by
+    ``short_v2_train``:
+
+    * ``'padding'`` (default): padded like the v1 clips: ``frame_flags`` / ``gt_flags`` False on the
+      padded frames, so no loss is computed on them and the segmentor zeroes their audio features.
+    * ``'legacy'``: as the official ``V2Dataset``, whose frame and GT flags are all ones for every v2 clip:
+      the padded frames are trained as real frames. They are *blank* (``data_info['blank_flags']``):
+      ``frame_flags`` and ``gt_flags`` True, no image file, an all-background mask (class 0, the official
+      ``torch.zeros_like`` of a label map), an image that is 0 after normalisation (the official
+      ``torch.zeros_like`` of the normalised frame, i.e. the mean colour; ``AVSDataPreprocessor`` does it),
+      and their audio examples are kept (what ``LoadClipAudio`` reads or pads; the official VGGish pads a
+      short wav with all-zero examples, ``pad_mode='zeros'``). Use it to reproduce published training
+      exactly; it teaches the model that a grey frame is background whatever it hears. Other splits and
+      label types are unchanged (the official evaluation asserts 10 masks for v2 clips).
+
     Captions (``with_text=True``): ``captions.json`` in ``data_root``, keyed by ``uid``, one caption
     per real frame and one per window of ``ceil(max_frames / 4)`` real frames (3: 2 segments for 5
     frames, 4 for 10); see :class:`AVSBaseDataset` and ``docs/captions.md``.
@@ -93,6 +110,8 @@ class AVSSDataset(AVSBaseDataset):
             Defaults to 'label2idx.json'.
         data_prefix (dict, optional): Key ``clips``: folder holding the ``v1s`` / ``v1m`` / ``v2``
             folders. Defaults to ``data_root``.
+        short_v2_train (str): 'padding' or 'legacy': how v2 training clips shorter than
+            ``max_frames`` are padded (see above). Defaults to 'padding'.
         **kwargs: See :class:`AVSBaseDataset` (``split``, ``pipeline``, ``audio_shuffle_seed``, ...).
     """
 
@@ -109,6 +128,7 @@ class AVSSDataset(AVSBaseDataset):
                  label_file: str = 'label2idx.json',
                  data_prefix: Optional[Dict[str, str]] = None,
                  metainfo: Optional[dict] = None,
+                 short_v2_train: str = 'padding',
                  **kwargs) -> None:
         if isinstance(label_types, str):
             label_types = (label_types, )
@@ -119,6 +139,10 @@ class AVSSDataset(AVSBaseDataset):
                 f'{tuple(label_types)}')
         if max_frames < 1:
             raise ValueError(f'AVSSDataset: max_frames must be positive, got {max_frames}')
+        if short_v2_train not in SHORT_V2_TRAIN:
+            raise ValueError(
+                f'AVSSDataset: short_v2_train must be one of {SHORT_V2_TRAIN}, got {short_v2_train!r}')
+        self.short_v2_train = short_v2_train
         self.label_types = tuple(label_types)
         self.max_frames = max_frames
         self.label_file = label_file if osp.isabs(label_file) else osp.join(data_root, label_file)
@@ -235,7 +259,7 @@ class AVSSDataset(AVSBaseDataset):
         frame_paths += [None] * pad
         mask_paths += [None] * (self.max_frames - num_gt)
         wav, _ = self._audio_paths(uid, osp.join(clip_dir, 'audio.wav'), None)
-        return self._make_info(
+        info = self._make_info(
             uid,
             frame_paths,
             mask_paths,
@@ -243,3 +267,8 @@ class AVSSDataset(AVSBaseDataset):
             None,
             num_classes=len(self._metainfo['classes']),
             label_type=label)
+        if pad and self.short_v2_train == 'legacy' and self.split == 'train' and label == 'v2':
+            info['blank_flags'] = [False] * num_real + [True] * pad
+            info['frame_flags'] = [True] * self.max_frames
+            info['gt_flags'] = [self.with_gt] * self.max_frames
+        return info

@@ -376,8 +376,7 @@ class AVSBaseDataset(BaseDataset):
             vid, total = info['vid'], info['num_frames']
             window = self.segment_window or default_segment_window(self.SUBSET, total)
             try:
-                info['captions'] = clip_caption_info(captions, vid,
-                                                     num_real_frames(info['frame_flags'], vid), total,
+                info['captions'] = clip_caption_info(captions, vid, num_real_frames(info['frame_paths'], vid), total,
                                                      window, self.caption_file)
             except KeyError as e:
                 raise KeyError(f'{type(self).__name__} (split {self.split!r}): {e.args[0]}') from None

@@ -191,24 +191,29 @@ def dump_caption_file(path: str, captions: Mapping[str, dict]) -> None:
         raise
 
 
-def num_real_frames(frame_flags: Sequence[bool], clip_id: str) -> int:
-    """Number of real frames of a clip whose real frames come first.
+def num_real_frames(frame_paths: Sequence[Optional[str]], clip_id: str) -> int:
+    """Number of frames with an image of a clip whose image frames come first.
+
+    Those are the frames captions describe: padded frames have no image, and neither have blank frames
+    (padding trained as a real frame, ``AVSSDataset(short_v2_train='legacy')``), although their
+    ``frame_flags`` are True; so this counts ``frame_paths`` entries, not flags.
 
     Args:
-        frame_flags (Sequence[bool]): ``frame_flags`` of the ``data_info``, length ``T``.
+        frame_paths (Sequence[str | None]): ``frame_paths`` of the ``data_info``, length ``T`` (None for a
+            frame without an image).
         clip_id (str): For the error message.
 
     Returns:
         int: ``N``.
 
     Raises:
-        ValueError: When a real frame follows a padded one (captions index the first ``N`` frames).
+        ValueError: When a frame with an image follows one without (captions index the first ``N`` frames).
     """
-    flags = [bool(f) for f in frame_flags]
-    count = sum(flags)
-    if flags != [True] * count + [False] * (len(flags) - count):
-        raise ValueError(f'clip "{clip_id}": real frames must come first to match captions, got '
-                         f'frame_flags {flags}')
+    has_image = [path is not None for path in frame_paths]
+    count = sum(has_image)
+    if has_image != [True] * count + [False] * (len(has_image) - count):
+        raise ValueError(f'clip "{clip_id}": frames with an image must come first to match captions, got '
+                         f'frame_paths {list(frame_paths)}')
     return count
 
 

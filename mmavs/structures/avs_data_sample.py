@@ -85,6 +85,10 @@ class AVSDataSample(BaseDataElement):
     - ``frame_flags`` (bool ``[T]``): the frame is a real frame (False for padding). Set by
       ``PackAVSInputs``.
     - ``gt_flags`` (bool ``[T]``): the frame has ground truth. Set by ``PackAVSInputs``.
+    - ``blank_flags`` (bool ``[T]``, only on clips that have blank frames): the frame is padding that is
+      trained as a real frame (``frame_flags`` and ``gt_flags`` True, all-background ground truth, no
+      image: the data preprocessor sets it to 0 after normalisation). Only
+      ``AVSSDataset(short_v2_train='legacy')`` makes them. Set by ``PackAVSInputs``.
     - ``pred_logits`` (floating ``[T, C, H, W]``): per-frame logits at ``gt_masks``' size (else at
       ``img_shape``), written by the segmentor in ``predict`` mode (``C`` = 1 for binary, 71 for AVSS).
     - ``pred_masks`` (integer ``[T, H, W]``): thresholded (binary, sigmoid > threshold) or arg-maxed
@@ -116,6 +120,7 @@ class AVSDataSample(BaseDataElement):
         'gt_masks': TensorField('[T, H, W]', 'integer', 'ground-truth masks, ignore_index where none'),
         'frame_flags': TensorField('[T]', 'bool', 'True for real frames, False for padding'),
         'gt_flags': TensorField('[T]', 'bool', 'True for frames with ground truth'),
+        'blank_flags': TensorField('[T]', 'bool', 'True for padding trained as a real frame (no image)'),
         'pred_logits': TensorField('[T, C, H, W]', 'floating', 'predicted per-frame logits'),
         'pred_masks': TensorField('[T, H, W]', 'integer', 'predicted masks (class index per pixel)'),
     }
@@ -123,6 +128,7 @@ class AVSDataSample(BaseDataElement):
     gt_masks = _tensor_property('gt_masks', TENSOR_FIELDS['gt_masks'])
     frame_flags = _tensor_property('frame_flags', TENSOR_FIELDS['frame_flags'])
     gt_flags = _tensor_property('gt_flags', TENSOR_FIELDS['gt_flags'])
+    blank_flags = _tensor_property('blank_flags', TENSOR_FIELDS['blank_flags'])
     pred_logits = _tensor_property('pred_logits', TENSOR_FIELDS['pred_logits'])
     pred_masks = _tensor_property('pred_masks', TENSOR_FIELDS['pred_masks'])
 

@@ -337,3 +337,83 @@ def test_pkl_reader_on_avss_fails_at_start_up(avss_root, check_files):
             check_files=check_files,
             pipeline=[LoadClipAudio(source='pkl')])
     assert 'audio_pkl_path' in str(err.value) and "source='wav'" in str(err.value)
+
+
+# ------------------------------------------------------------------------------ short v2 training clips
+_PIPELINE = [
+    dict(type='LoadClipFrames'),
+    dict(type='LoadClipMasks', mode='palette'),
+    dict(type='LoadClipAudio', source='wav', pad_mode='zeros'),
+    dict(type='ClipResize', scale=16),
+    dict(type='PackAVSInputs'),
+]
+
+
+def _shorten_v2_train_clip(root, keep=8):
+    """Delete the last frames and masks of the first v2 training clip; return its uid."""
+    uid = _first(root, 'train', 'v2')
+    for t in range(keep, 10):
+        os.remove(osp.join(root, 'v2', uid, 'frames', f'{t}.jpg'))
+        os.remove(osp.join(root, 'v2', uid, 'labels_rgb', f'{t}.png'))
+    path = osp.join(root, 'captions.json')  # captions of the real frames only: 8 frames, windows of 3
+    with open(path) as f:
+        captions = json.load(f)
+    captions[uid]['frames'] = captions[uid]['frames'][:keep]
+    captions[uid]['segments'] = captions[uid]['segments'][:-(-keep // 3)]
+    with open(path, 'w') as f:
+        json.dump(captions, f)
+    return uid
+
+
+def _sample_of(ds, uid):
+    index = [ds.get_data_info(i)['vid'] for i in range(len(ds))].index(uid)
+    return ds.get_data_info(index), ds[index]
+
+
+def test_short_v2_train_clip_is_padded_by_default(avss_copy):
+    uid = _shorten_v2_train_clip(avss_copy)
+    ds = AVSSDataset(data_root=avss_copy, split='train', pipeline=_PIPELINE)
+    info, out = _sample_of(ds, uid)
+    assert info['frame_flags'] == [True] * 8 + [False] * 2 == info['gt_flags']
+    assert 'blank_flags' not in info and 'blank_flags' not in out['data_samples']
+    assert (out['data_samples'].gt_masks[8:] == 255).all()
+
+
+def test_short_v2_train_clip_legacy_trains_blank_frames_as_background(avss_copy):
+    from mmengine.dataset import pseudo_collate
+
+    from mmavs.models.data_preprocessors import AVSDataPreprocessor
+    uid = _shorten_v2_train_clip(avss_copy)
+    ds = AVSSDataset(data_root=avss_copy, split='train', pipeline=_PIPELINE, short_v2_train='legacy',
+                     with_text=True)
+    info, out = _sample_of(ds, uid)
+    assert info['frame_flags'] == [True] * 10 == info['gt_flags']  # the official V2Dataset: all ones
+    assert info['blank_flags'] == [False] * 8 + [True] * 2
+    assert info['frame_paths'][8:] == [None, None] and info['mask_paths'][8:] == [None, None]
+    sample = out['data_samples']
+    assert sample.blank_flags.tolist() == info['blank_flags']
+    assert (sample.gt_masks[8:] == 0).all()  # background, trained on
+    assert (sample.gt_masks[:8] > 0).any()  # the real masks are read (the fixture has sounding objects)
+    assert len(sample.metainfo['captions']['frames']) == 8  # captions describe the frames with an image
+    assert sample.metainfo['captions']['frame_segment'] == [0, 0, 0, 1, 1, 1, 2, 2, -1, -1]
+    # after normalisation a blank frame is exactly 0 (the official zeros_like of the normalised frame)
+    batch = AVSDataPreprocessor()(pseudo_collate([out]))
+    frames = batch['inputs']['frames'][0]
+    assert (frames[8:] == 0).all() and (frames[:8] != 0).any(dim=(1, 2, 3)).all()
+    # the other clips and the other splits are as with the default
+    default = AVSSDataset(data_root=avss_copy, split='train', with_text=True)
+    others = [(a, b) for a, b in zip(_infos(ds), _infos(default)) if a['vid'] != uid]
+    assert others and all(a == b for a, b in others)
+    assert _infos(AVSSDataset(data_root=avss_copy, split='val', short_v2_train='legacy')) == _infos(
+        AVSSDataset(data_root=avss_copy, split='val'))
+
+
+def test_short_v2_train_legacy_leaves_v1_padding(avss_root):
+    ds = AVSSDataset(data_root=str(avss_root), split='train', short_v2_train='legacy')
+    v1 = [i for i in _infos(ds) if i['label_type'] != 'v2']
+    assert v1 and all('blank_flags' not in i and i['frame_flags'] == [True] * 5 + [False] * 5 for i in v1)
+
+
+def test_short_v2_train_unknown_value(avss_root):
+    with pytest.raises(ValueError, match="short_v2_train.*'official'"):
+        AVSSDataset(data_root=str(avss_root), split='train', short_v2_train='official')

@@ -13,15 +13,16 @@ def _values():
         gt_masks=torch.randint(0, 2, (T, H, W)),
         frame_flags=torch.tensor([True, True, False]),
         gt_flags=torch.tensor([True, False, False]),
+        blank_flags=torch.tensor([False, False, True]),
         pred_logits=torch.randn(T, C, H, W),
         pred_masks=torch.randint(0, C, (T, H, W)).to(torch.uint8))
 
 
 def test_the_typed_fields_are_the_documented_ones():
-    assert set(AVSDataSample.TENSOR_FIELDS) == {'gt_masks', 'frame_flags', 'gt_flags', 'pred_logits',
-                                                'pred_masks'}
+    assert set(AVSDataSample.TENSOR_FIELDS) == {'gt_masks', 'frame_flags', 'gt_flags', 'blank_flags',
+                                                'pred_logits', 'pred_masks'}
     shapes = {name: field.shape for name, field in AVSDataSample.TENSOR_FIELDS.items()}
-    assert shapes == dict(gt_masks='[T, H, W]', frame_flags='[T]', gt_flags='[T]',
+    assert shapes == dict(gt_masks='[T, H, W]', frame_flags='[T]', gt_flags='[T]', blank_flags='[T]',
                           pred_logits='[T, C, H, W]', pred_masks='[T, H, W]')
     assert [AVSDataSample.TENSOR_FIELDS[n].ndim for n in ('frame_flags', 'gt_masks', 'pred_logits')] == [
         1, 3, 4]

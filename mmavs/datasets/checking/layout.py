@@ -189,7 +189,8 @@ def inventory(subset: str, root: str, with_gt: bool = True) -> Inventory:
     if short_v2:
         result.notes.append(
             f'{short_v2} v2 training clip(s) have fewer than 10 frames: AVSSDataset flags their padded frames '
-            'off (no loss); the official loader trains them as real frames with an all-background mask')
+            'off (no loss); the official loader trains them as real frames with an all-background mask, '
+            "which AVSSDataset(short_v2_train='legacy') reproduces")
     result.problems.extend(_orphans(subset, root, listed))
     return result
 

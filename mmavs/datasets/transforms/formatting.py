@@ -36,7 +36,8 @@ class PackAVSInputs(BaseTransform):
     - ``inputs['audio']``: torch.float32 ``[T, 1, 96, 64]`` from ``audio``;
     - ``data_samples.gt_masks``: LongTensor ``[T, H, W]`` from ``gt_masks`` (omitted if absent, e.g. for
       inference without ground truth);
-    - ``data_samples.frame_flags`` / ``gt_flags``: BoolTensor ``[T]``;
+    - ``data_samples.frame_flags`` / ``gt_flags``: BoolTensor ``[T]``; ``blank_flags`` too when ``results``
+      has it (padding trained as a real frame, ``AVSSDataset(short_v2_train='legacy')``);
     - ``data_samples.metainfo``: the ``meta_keys`` present in ``results``; ``flip`` is False when no
       flip transform ran; ``captions`` (MIT text, ``dict(video=str, segments=[str], frames=[str],
       frame_segment=[int] * T)``, see :mod:`mmavs.datasets.caption_file`) whenever ``results`` holds
@@ -101,6 +102,12 @@ class PackAVSInputs(BaseTransform):
                     f'PackAVSInputs: clip "{vid}": {key} has shape {list(flags.shape)}, expected '
                     f'[{num_frames}]')
             data_sample.set_data({key: flags})
+        if results.get('blank_flags') is not None:
+            blank = torch.as_tensor(np.asarray(results['blank_flags'], dtype=bool))
+            if blank.shape != (num_frames, ):
+                raise ValueError(f'PackAVSInputs: clip "{vid}": blank_flags has shape {list(blank.shape)}, '
+                                 f'expected [{num_frames}]')
+            data_sample.blank_flags = blank
         if results.get('gt_masks') is not None:
             masks = np.asarray(results['gt_masks'])
             if masks.shape != (num_frames, *frames.shape[1:3]):

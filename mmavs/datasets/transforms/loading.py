@@ -30,9 +30,29 @@ FRAME_DECODERS: Tuple[str, ...] = ('cv2', 'pillow')
 __all__ = ['BINARIZE_RULES', 'FRAME_DECODERS', 'LEGACY_BINARIZE', 'LoadClipFrames', 'LoadClipMasks']
 
 
+def blank_frame_flags(results: dict, owner: str) -> List[bool]:
+    """``results['blank_flags']`` as ``T`` bools (all False when absent), checked against ``num_frames``.
+
+    A blank frame is a padded frame (no file) that is trained as a real frame: ``frame_flags`` and
+    ``gt_flags`` True, no image, all-background ground truth (``AVSSDataset(short_v2_train='legacy')``).
+    """
+    num_frames = results['num_frames']
+    blank = results.get('blank_flags')
+    if blank is None:
+        return [False] * num_frames
+    blank = [bool(b) for b in blank]
+    if len(blank) != num_frames:
+        raise ValueError(
+            f'{owner}: clip "{results.get("vid")}": {len(blank)} blank_flags for num_frames={num_frames}')
+    return blank
+
+
 def _check_paths_and_flags(results: dict, paths_key: str, flags_key: str,
                            owner: str) -> List[Optional[str]]:
-    """Return ``results[paths_key]`` after checking it agrees with ``results[flags_key]``."""
+    """Return ``results[paths_key]`` after checking it agrees with ``results[flags_key]``.
+
+    A frame is flagged exactly when it has a file, or when it is blank (``blank_flags``, no file).
+    """
     for key in (paths_key, 'num_frames'):
         if key not in results:
             raise KeyError(f'{owner}: results lack the key "{key}" (set by the AVS datasets)')
@@ -41,11 +61,16 @@ def _check_paths_and_flags(results: dict, paths_key: str, flags_key: str,
         raise ValueError(
             f'{owner}: clip "{results.get("vid")}": {len(paths)} {paths_key} for num_frames='
             f'{results["num_frames"]}')
+    blank = blank_frame_flags(results, owner)
+    if any(b and p is not None for b, p in zip(blank, paths)):
+        raise ValueError(
+            f'{owner}: clip "{results.get("vid")}": blank_flags {blank} mark frames that have a file in '
+            f'{paths_key} {paths}')
     flags = results.get(flags_key)
-    if flags is not None and [p is not None for p in paths] != [bool(f) for f in flags]:
+    if flags is not None and [p is not None or b for p, b in zip(paths, blank)] != [bool(f) for f in flags]:
         raise ValueError(
             f'{owner}: clip "{results.get("vid")}": {flags_key} {list(flags)} disagree with '
-            f'{paths_key} {paths}')
+            f'{paths_key} {paths}' + (f' and blank_flags {blank}' if any(blank) else ''))
     return paths
 
 
@@ -53,10 +78,11 @@ def _check_paths_and_flags(results: dict, paths_key: str, flags_key: str,
 class LoadClipFrames(BaseTransform):
     """Load the frames of a clip as one RGB uint8 array.
 
-    Padded frames (``frame_paths[i] is None``) are all-zero frames of the real frames' size. All real
-    frames must have the same size.
+    Padded frames (``frame_paths[i] is None``, blank frames included) are all-zero frames of the real
+    frames' size. All real frames must have the same size.
 
-    Required keys: ``frame_paths``, ``num_frames``, ``frame_flags`` (optional, checked if present).
+    Required keys: ``frame_paths``, ``num_frames``; ``frame_flags`` and ``blank_flags`` optional, checked if
+    present.
 
     Added keys: ``frames`` (np.uint8 ``[T, H, W, 3]``, RGB), ``ori_shape`` and ``img_shape``
     (``(H, W)``).
@@ -181,13 +207,15 @@ class LoadClipMasks(BaseTransform):
 
     Masks are read with PIL, which ignores EXIF orientation tags (as the official loaders do).
 
-    Frames without ground truth (``mask_paths[i] is None``) are filled with ``ignore_index``.
+    Frames without ground truth (``mask_paths[i] is None``) are filled with ``ignore_index``, except blank
+    frames (``blank_flags[i]`` True: padding trained as a real frame, ``AVSSDataset(short_v2_train='legacy')``),
+    which get an all-background mask (0), as the official AVSS loader's padded masks.
     Masks must have the frames' size (``frames`` / ``img_shape`` if ``LoadClipFrames`` ran before,
     else the first mask's size); otherwise a ValueError names the file, unless ``resize_to_frame``
     is True, in which case masks are resized to the frame size with nearest-neighbour sampling
     (Pillow, on the decoded index map).
 
-    Required keys: ``mask_paths``, ``num_frames``; optional ``gt_flags`` (checked), ``frames``,
+    Required keys: ``mask_paths``, ``num_frames``; optional ``gt_flags`` (checked), ``blank_flags``, ``frames``,
     ``palette``, ``num_classes``, ``subset`` (required by ``binarize='legacy'``), ``vid``.
 
     Added keys: ``gt_masks`` (np.uint8 ``[T, H, W]``).
@@ -342,8 +370,12 @@ class LoadClipMasks(BaseTransform):
             raise ValueError(
                 f'{name}: clip "{vid}" has no mask and no loaded frames to take the size from; put '
                 'LoadClipFrames before LoadClipMasks')
-        fill = np.full(target, self.ignore_index, dtype=np.uint8)
-        results['gt_masks'] = np.stack([fill if m is None else m for m in masks])
+        no_gt = np.full(target, self.ignore_index, dtype=np.uint8)
+        background = np.zeros(target, dtype=np.uint8)
+        blank = blank_frame_flags(results, name)
+        results['gt_masks'] = np.stack([
+            m if m is not None else background if is_blank else no_gt for m, is_blank in zip(masks, blank)
+        ])
         return results
 
     def __repr__(self) -> str:

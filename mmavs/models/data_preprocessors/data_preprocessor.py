@@ -83,23 +83,34 @@ class AVSDataPreprocessor(BaseDataPreprocessor):
 
     @staticmethod
     def _zero_padded_frames(frames: Tensor, data_samples: Sequence) -> Tensor:
-        """Set padded frames (``frame_flags`` False) to 0 *after* normalisation, as the official AVSS code.
+        """Set frames without an image to 0 *after* normalisation, as the official AVSS code.
+
+        Those are the padded frames (``frame_flags`` False) and the blank ones (``blank_flags`` True:
+        padding trained as a real frame, ``AVSSDataset(short_v2_train='legacy')``); the official loader
+        pads with ``torch.zeros_like`` of the normalised frame in both cases.
 
         Args:
             frames (Tensor): ``[B, T, 3, H, W]`` normalised frames.
-            data_samples (Sequence[AVSDataSample]): One per clip; samples without ``frame_flags`` keep
-                all their frames.
+            data_samples (Sequence[AVSDataSample]): One per clip; samples without ``frame_flags`` /
+                ``blank_flags`` keep all their frames.
 
         Returns:
-            Tensor: ``frames`` with padded frames zeroed.
+            Tensor: ``frames`` with the frames without an image zeroed.
         """
-        flags = [sample.get('frame_flags', None) for sample in data_samples]
-        if all(f is None or bool(f.all()) for f in flags):
+        num_frames, device = frames.shape[1], frames.device
+        keep = []
+        for sample in data_samples:
+            flags = sample.get('frame_flags', None)
+            blank = sample.get('blank_flags', None)
+            has_image = torch.ones(num_frames, dtype=torch.bool, device=device)
+            if flags is not None:
+                has_image &= flags.to(device).bool()
+            if blank is not None:
+                has_image &= ~blank.to(device).bool()
+            keep.append(has_image)
+        keep = torch.stack(keep)
+        if bool(keep.all()):
             return frames
-        keep = torch.stack([
-            torch.ones(frames.shape[1], dtype=torch.bool, device=frames.device)
-            if f is None else f.to(frames.device).bool() for f in flags
-        ])
         return frames * keep.view(*keep.shape, 1, 1, 1).to(frames.dtype)
 
     @staticmethod

@@ -107,3 +107,12 @@ def test_pack_without_gt_masks_and_tensor_audio():
     assert 'gt_masks' not in packed['data_samples']
     assert packed['inputs']['audio'].dtype == torch.float32
     assert packed['inputs']['audio'].sum().item() == T * 96 * 64
+
+
+def test_pack_blank_flags_when_present():
+    assert 'blank_flags' not in PackAVSInputs()(_results())['data_samples']
+    blank = [False, False, False, True]
+    sample = PackAVSInputs()(_results(blank_flags=blank))['data_samples']
+    assert sample.blank_flags.dtype == torch.bool and sample.blank_flags.tolist() == blank
+    with pytest.raises(ValueError, match=r'blank_flags has shape \[3\], expected \[4\]'):
+        PackAVSInputs()(_results(blank_flags=blank[:3]))

@@ -187,6 +187,32 @@ def test_gt_flags_must_agree_with_paths(tmp_path):
         LoadClipMasks()(results)
 
 
+
+def test_blank_frames_flagged_without_file_get_background(tmp_path):
+    path = _save_binary(tmp_path / 'm.png', _truth(), 'L255')
+    results = dict(vid='c', num_frames=3, mask_paths=[path, None, None], gt_flags=[True, True, False],
+                   blank_flags=[False, True, False])
+    masks = LoadClipMasks()(results)['gt_masks']
+    np.testing.assert_array_equal(masks[0], _truth())
+    assert (masks[1] == 0).all() and (masks[2] == 255).all()  # blank: background; no gt: ignored
+    frames, _ = _frames_results(tmp_path, num_real=2, num_frames=3)
+    frames.update(frame_flags=[True, True, True], blank_flags=[False, False, True])
+    assert not LoadClipFrames()(frames)['frames'][2].any()
+
+
+@pytest.mark.parametrize('blank, match', [
+    ([True, False, False], 'mark frames that have a file'),  # frame 0 has a file
+    ([False, False, False], 'disagree'),  # frame 1 flagged, no file, not blank
+    ([False, True], '2 blank_flags for num_frames=3'),
+])
+def test_blank_flags_must_agree_with_paths_and_flags(tmp_path, blank, match):
+    path = _save_binary(tmp_path / 'm.png', _truth(), 'L255')
+    results = dict(vid='c', num_frames=3, mask_paths=[path, None, None], gt_flags=[True, True, False],
+                   blank_flags=blank)
+    with pytest.raises(ValueError, match=match):
+        LoadClipMasks()(results)
+
+
 # ----------------------------------------------------------------------------- palette masks
 # VOC bit-interleaved colours computed by hand: index 1 -> (128, 0, 0), 2 -> (0, 128, 0),
 # 15 -> (192, 128, 128) ("person" in VOC), 70 = 0b1_000_110 -> (0, 128, 128) + red bit 5 -> (32, 128, 128).
