@@ -14,6 +14,14 @@ The checkpoint is loaded strictly: missing, unexpected or mis-shaped keys (a che
 architecture or number of classes) stop the run with the keys listed; ``--allow-partial`` evaluates the
 partly loaded model anyway and says so in the log and in ``--out``.
 
+A test split without ground truth (``--cfg-options test_dataloader.dataset.with_gt=False``, e.g. a folder of
+your own videos converted by ``tools/dataset_converters/videos_to_avsbench.py`` without masks) has nothing to
+score: the run then needs ``--save-pred`` and / or ``--show-dir``, refuses ``--out`` / ``--out-dir``, and runs
+the model with no metric (``test_evaluator`` emptied, said in the log)::
+
+    python tools/test.py CONFIG CHECKPOINT --save-pred results/mine \
+        --cfg-options test_dataloader.dataset.data_root=data/mine test_dataloader.dataset.with_gt=False
+
 ``--out-dir DIR`` writes ``DIR/metrics.json`` (what ``--out`` writes) and, for multiclass (AVSS) metrics,
 the per-class tables ``DIR/per_class.csv`` and ``DIR/per_class.md`` (:mod:`mmavs.evaluation.per_class`) of
 the first multiclass ``AVSMetric`` of ``test_evaluator``; a further one writes ``per_class_{prefix}.csv`` /
@@ -91,8 +99,32 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> None:
     hook.update(draw=True, out_dir=args.show_dir, interval=args.interval or 1)
 
 
+def test_set_has_gt(cfg: Config) -> bool:
+    """False when the test dataset, or a dataset it wraps, is built with ``with_gt=False``."""
+    dataset = cfg.test_dataloader.get('dataset')
+    while dataset is not None:
+        if dataset.get('with_gt', True) is False:
+            return False
+        dataset = dataset.get('dataset')
+    return True
+
+
+def predict_only(cfg: Config, args: argparse.Namespace) -> None:
+    """An unlabeled test split: check that the run writes predictions, and empty ``test_evaluator``."""
+    wanted = [flag for flag, value in (('--out', args.out), ('--out-dir', args.out_dir)) if value]
+    if wanted:
+        raise ValueError(f'the test split has no ground truth (test_dataloader.dataset.with_gt=False): there are no '
+                         f'metrics for {" / ".join(wanted)}; use --save-pred DIR or --show-dir DIR')
+    if not (args.save_pred or args.show_dir):
+        raise ValueError('the test split has no ground truth (test_dataloader.dataset.with_gt=False): nothing to '
+                         'score; give --save-pred DIR (masks) and / or --show-dir DIR (overlays)')
+    cfg.test_evaluator = []
+
+
 def build_cfg(args: argparse.Namespace) -> Config:
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    if not test_set_has_gt(cfg):
+        predict_only(cfg, args)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     if args.shuffle_audio is not None:
@@ -133,7 +165,10 @@ def write_out_dir(args: argparse.Namespace, runner: Runner, metrics: dict) -> No
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    cfg = build_cfg(args)
+    try:
+        cfg = build_cfg(args)
+    except ValueError as exc:  # a run that cannot do what was asked: say why, without a traceback
+        sys.exit(f'tools/test.py: {exc}')
     try:  # before the Runner writes its log there, and before a whole evaluation is run for nothing
         check_dir_writable(cfg.work_dir)
         if args.out:
@@ -149,6 +184,9 @@ def main(argv=None) -> dict:
     # The Runner's own load_from is non-strict; load the checkpoint strictly here instead.
     checkpoint, cfg.load_from = cfg.load_from, None
     runner = Runner.from_cfg(cfg)
+    if not cfg.test_evaluator:
+        runner.logger.info('The test split has no ground truth (with_gt=False): the model runs for its predictions '
+                           'only, no metric is computed.')
     match = load_model_checkpoint(runner.model, checkpoint, allow_partial=args.allow_partial)
     metrics = runner.test()
     teardown_launcher()

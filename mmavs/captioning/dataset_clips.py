@@ -15,6 +15,9 @@ def list_clips(subset: str,
                dataset_kwargs: Optional[Mapping] = None) -> List[ClipToCaption]:
     """The clips of a dataset, read with the mmavs dataset class of the subset (files checked).
 
+    Captions describe frames only, so the datasets are read with ``with_gt=False``: an unlabeled copy
+    (``videos_to_avsbench.py`` without masks) is captioned like a labeled one, and mask files are not opened.
+
     Args:
         subset (str): ``'s4'``, ``'ms3'`` or ``'avss'``.
         data_root (str): The dataset's data root (as for the dataset classes).
@@ -31,8 +34,8 @@ def list_clips(subset: str,
         raise ValueError(f'unknown subset {subset!r}; expected one of {sorted(classes)}')
     clips: Dict[str, ClipToCaption] = {}
     for split in splits:
-        dataset = classes[subset](data_root=data_root, split=split, lazy_init=True,
-                                  **dict(dataset_kwargs or {}))
+        kwargs = dict(dict(with_gt=False), **dict(dataset_kwargs or {}))
+        dataset = classes[subset](data_root=data_root, split=split, lazy_init=True, **kwargs)
         for info in dataset.load_data_list():
             vid = info['vid']
             count = num_real_frames(info['frame_paths'], vid)

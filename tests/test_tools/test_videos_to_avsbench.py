@@ -173,3 +173,44 @@ def test_ms3_workers_and_mask_size(tmp_path):
     level = np.asarray(Image.open(info['frame_paths'][2]).convert('L'), np.float64).mean()
     assert abs(level - _grey(2 * FPS + 15)) <= 3
     assert np.asarray(Image.open(info['mask_paths'][1])).max() == 255
+
+
+def test_unlabeled_videos_captioned_and_predicted_by_tools_test(tmp_path, untrained_checkpoint):
+    """Own videos without masks -> captions (import backend) -> tools/test.py --save-pred with with_gt=False."""
+    src = tmp_path / 'videos'
+    src.mkdir()
+    for name in ('a', 'b'):
+        _make_video(str(src / f'{name}.mp4'), 5.0)
+    out = str(tmp_path / 'out')
+    assert _run([str(src), '--out', out, '--size', str(SIZE)]) == 0
+    captions = {vid: dict(video=f'video {vid}', segments=['s0', 's1'], frames=[f'f{t}' for t in range(5)])
+                for vid in ('a', 'b')}
+    source = tmp_path / 'caps.json'
+    source.write_text(json.dumps(captions))
+    spec = importlib.util.spec_from_file_location(
+        'generate_captions', osp.join(ROOT, 'tools', 'dataset_converters', 'generate_captions.py'))
+    captioner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(captioner)
+    captioner.main(['--subset', 's4', '--data-root', out, '--backend', 'import', '--source', str(source),
+                    '--splits', 'test'])  # no mask is needed to caption frames
+    assert json.load(open(osp.join(out, 's4_captions.json'))) == captions
+
+    spec = importlib.util.spec_from_file_location('_test_tool_unlabeled', osp.join(ROOT, 'tools', 'test.py'))
+    test_tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(test_tool)
+    config = 'configs/icl/icl_tiny_synthetic_s4.py'
+    ckpt = untrained_checkpoint(config)
+    options = ['--cfg-options', f'test_dataloader.dataset.data_root={out}', 'test_dataloader.dataset.with_gt=False']
+    base = [osp.join(ROOT, config), ckpt, '--work-dir', str(tmp_path / 'work')]
+    pred = tmp_path / 'pred'
+    assert test_tool.main(base + ['--save-pred', str(pred)] + options) == {}  # no ground truth, no metric
+    for vid in ('a', 'b'):
+        names = sorted(os.listdir(pred / 'pred_masks' / 'unknown' / vid))
+        assert names == [f'{vid}_{t}.png' for t in range(5)]  # the official save_mask names
+        mask = np.asarray(Image.open(pred / 'pred_masks' / 'unknown' / vid / names[0]))
+        assert mask.shape == (SIZE, SIZE) and set(np.unique(mask)) <= {0, 255}
+    assert json.load(open(pred / 'manifest.json'))['dataset'] == dict(subset='s4', split='test', clips=2)
+    for extra, words in ((['--out', str(tmp_path / 'm.json')], 'no metrics for --out'),
+                         ([], 'nothing to score')):
+        with pytest.raises(SystemExit, match=words):
+            test_tool.main(base + extra + options)
