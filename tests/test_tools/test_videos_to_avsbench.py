@@ -214,3 +214,23 @@ def test_unlabeled_videos_captioned_and_predicted_by_tools_test(tmp_path, untrai
                          ([], 'nothing to score')):
         with pytest.raises(SystemExit, match=words):
             test_tool.main(base + extra + options)
+
+
+def test_resumed_video_is_not_decoded_again(tmp_path, monkeypatch):
+    from mmavs.datasets.conversion import videos
+    path = str(tmp_path / 'v.mp4')
+    _make_video(path, 11.0)  # clips v_0, v_1 and a refused 1 s remainder
+    job = videos.VideoJob(path, str(tmp_path / 'out'), 's4', size=SIZE)
+    first = videos.convert_video(job)
+    assert [(r.clip, r.status) for r in first] == [('v_2', 'refused'), ('v_0', 'written'), ('v_1', 'written')]
+
+    def no_decoding(*args, **kwargs):
+        raise videos.ConversionError('decoded again')  # a failed record if anything is decoded
+
+    monkeypatch.setattr(videos, 'read_audio_track', no_decoding)
+    monkeypatch.setattr(videos, 'frames_at', no_decoding)
+    again = videos.convert_video(videos.VideoJob(path, job.out, 's4', size=SIZE, done=('v_0', 'v_1')))
+    assert [(r.clip, r.status) for r in again] == [('v_2', 'refused'), ('v_0', 'skipped'), ('v_1', 'skipped')]
+    assert [r.row for r in again[1:]] == [r.row for r in first[1:]]
+    part = videos.convert_video(videos.VideoJob(path, job.out, 's4', size=SIZE, done=('v_0', )))
+    assert [(r.status, r.message) for r in part] == [('failed', 'decoded again')]  # v_1 is still to do

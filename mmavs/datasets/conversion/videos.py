@@ -162,13 +162,20 @@ def convert_video(job: VideoJob) -> List[ClipRecord]:
         return [ClipRecord(job.path, '', 'failed', str(err))]
 
 
+def _skipped(job: VideoJob, clip, num_frames: int) -> ClipRecord:
+    """The record of a clip a previous run converted."""
+    return ClipRecord(job.path, clip.clip_id, 'skipped', 'already converted',
+                      _metadata_row(job, clip.clip_id, clip.index * num_frames))
+
+
 def _convert(job: VideoJob) -> List[ClipRecord]:
     if job.layout not in LAYOUTS or job.short not in SHORT_POLICIES:
         raise ConversionError(f'unknown layout {job.layout!r} or short policy {job.short!r}')
     num_frames = LAYOUTS[job.layout]['num_frames']
     stem = osp.splitext(osp.basename(job.path))[0]
     info = probe_video(job.path)
-    samples, rate = read_audio_track(job.path, info)  # MissingAudioError names the file
+    if not info.has_audio:
+        read_audio_track(job.path, info)  # raises the MissingAudioError that names the file
     times = FrameSampling.benchmark().times(info.duration, job.path)
     spec = ClipSpec(num_frames, 'repeat', 'repeat_last', job.layout)
     clips = plan_clips(len(times), spec, stem)
@@ -178,20 +185,20 @@ def _convert(job: VideoJob) -> List[ClipRecord]:
         records.append(ClipRecord(job.path, last.clip_id, 'refused',
                                   f'"{job.path}": clip {last.clip_id} has {last.num_real} of {num_frames} s '
                                   '(shorter than one clip); use --short pad to pad it'))
-    if not clips:
-        return records
+    todo = [c for c in clips if c.clip_id not in set(job.done)]
+    if not todo:  # a resumed run: nothing of this video is decoded again
+        return records + [_skipped(job, c, num_frames) for c in clips]
     # masks are checked before anything is written, so a mismatch leaves no half-written clip
     masks = _read_masks(job, len(times), info.height, info.width) if job.mask_dir else None
+    samples, rate = read_audio_track(job.path, info)
     mono = to_mono_16k(samples, rate)
-    todo = [c for c in clips if c.clip_id not in set(job.done)]
     # frame of second k (k counted over the clips): shown at k + 15/16 s, clamped to the last frame
     all_times = [(c.index * num_frames + j + FrameSampling.benchmark().phase) for c in todo for j in range(num_frames)]
-    decoded = [frame for _, frame in frames_at(job.path, all_times, info)] if todo else []
+    decoded = [frame for _, frame in frames_at(job.path, all_times, info)]
     for c in clips:
         start = c.index * num_frames
         if c.clip_id in set(job.done):
-            records.append(ClipRecord(job.path, c.clip_id, 'skipped', 'already converted',
-                                      _metadata_row(job, c.clip_id, start)))
+            records.append(_skipped(job, c, num_frames))
             continue
         k = todo.index(c)
         paths = clip_paths(job, c.clip_id, num_frames, masks is not None)
