@@ -7,8 +7,7 @@ Steps (only steps 3 and 4 are timed, each as the command a user runs, process st
 2. one mp4 per clip (H.264 / AAC, ``--fps`` frames per second, each of the clip's five frames held for one
    second, the clip's wav as the audio track), written with :func:`mmavs.apis.video_io.write_video`;
 3. ``check_avsbench.py`` on the set, with ``--workers`` 1 and 2;
-4. -
-5. ``videos_to_avsbench.py --layout s4`` of the mp4 folder into a fresh folder, with ``--workers`` 1 and 2, and
+4. ``videos_to_avsbench.py --layout s4`` of the mp4 folder into a fresh folder, with ``--workers`` 1 and 2, and
    ``check_avsbench.py --without-gt`` of each result (unlabeled: it must report no error).
 
 Example::
