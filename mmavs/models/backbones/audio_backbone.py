@@ -7,7 +7,10 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 
 from mmavs.models.utils.pretrained_init import pretrained_init_cfg
+from mmavs.models.utils.tensor_store import module_digest
 from mmavs.registry import MODELS
+
+from .audio_cache import AudioEmbeddingCache
 
 #: Official VGGish sizes (torchvggish): conv widths and embedding MLP widths.
 VGGISH_CHANNELS = (64, 128, 256, 256, 512, 512)
@@ -50,6 +53,11 @@ class AudioBackbone(BaseModule):
             clip-to-clip differences are <1% of the embedding's norm), which starves the audio branch of
             gradient when training from scratch; batch normalisation restores the differences. Off by
             default: the pretrained VGGish embedding is used as is.
+        cache_root (str, optional): Folder of an on-disk cache of the frozen VGGish embeddings
+            (:class:`~mmavs.models.backbones.audio_cache.AudioEmbeddingCache`, keyed by the weights and by each
+            clip's log-mel examples): each sound is embedded once, later epochs read the cache. Needs
+            ``frozen=True`` and clip input ``[B, T, 1, 96, 64]`` (4-D input is embedded as one-example clips).
+            Dropped when the weights change (``init_weights``, ``load_state_dict``). Defaults to None.
         init_cfg (dict | list[dict], optional): MMEngine init config, e.g.
             ``dict(type='Pretrained', checkpoint='pretrained/vggish-10086976.pth')`` (the official torchvggish
             file; loaded strictly by :class:`~mmavs.models.utils.AVSPretrainedInit`, ``proj`` /
@@ -71,8 +79,14 @@ class AudioBackbone(BaseModule):
                  channels: Sequence[int] = VGGISH_CHANNELS,
                  embed_dims: Sequence[int] = VGGISH_EMBED_DIMS,
                  embed_norm_cfg: Optional[dict] = None,
+                 cache_root: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=pretrained_init_cfg(init_cfg))
+        if cache_root is not None and not frozen:
+            raise ValueError('AudioBackbone: cache_root caches the embeddings of a frozen VGGish; with frozen=False '
+                             'they change at every step. Set frozen=True or cache_root=None')
+        self.cache_root = None if cache_root is None else str(cache_root)
+        self._cache: Optional[AudioEmbeddingCache] = None
         channels, embed_dims = tuple(channels), tuple(embed_dims)
         if len(channels) != 6:
             raise ValueError(f'AudioBackbone: channels must have 6 entries, got {channels}.')
@@ -104,6 +118,29 @@ class AudioBackbone(BaseModule):
                 module.eval()
                 for param in module.parameters():
                     param.requires_grad = False
+        self.register_load_state_dict_post_hook(_clear_cache_after_load)
+
+    def cache_key(self) -> str:
+        """Identity of the VGGish weights for the embedding cache: ``'vggish-' + sha256[:16]`` of its sizes and the
+        ``features`` / ``embeddings`` tensors."""
+        vggish = torch.nn.ModuleDict(dict(features=self.features, embeddings=self.embeddings))
+        return 'vggish-' + module_digest(vggish, dict(channels=self.channels, embed_dims=self.embed_dims))[:16]
+
+    @property
+    def cache(self) -> Optional[AudioEmbeddingCache]:
+        """The embedding cache (built on first use, for the current weights), or None without ``cache_root``."""
+        if self.cache_root is not None and self._cache is None:
+            self._cache = AudioEmbeddingCache(self.cache_root, self.cache_key())
+        return self._cache
+
+    def clear_cache(self) -> None:
+        """Forget the cache object (the weights changed; the next use keys a new one)."""
+        self._cache = None
+
+    def init_weights(self) -> None:
+        """Initialise (MMEngine) and drop the cache made with the previous weights."""
+        super().init_weights()
+        self.clear_cache()
 
     @property
     def embed_channels(self) -> int:
@@ -144,14 +181,22 @@ class AudioBackbone(BaseModule):
             raise ValueError(f'AudioBackbone expects [N, 1, 96, 64] or [B, T, 1, 96, 64] log-mel input, '
                              f'got shape {tuple(x.shape)}.')
         lead = x.shape[:-3]
-        x = x.reshape(-1, 1, *_INPUT_HW)
-        if self.frozen:
+        if self.cache is not None:
+            clips = x if x.dim() == 5 else x[:, None]
             with torch.no_grad():
-                out = self.vggish(x)
+                out = self.cache.get_or_compute(clips, self.vggish).flatten(0, 1)
+        elif self.frozen:
+            with torch.no_grad():
+                out = self.vggish(x.reshape(-1, 1, *_INPUT_HW))
         else:
-            out = self.vggish(x)
+            out = self.vggish(x.reshape(-1, 1, *_INPUT_HW))
         if self.embed_norm is not None:
             out = self.embed_norm(out)
         if self.proj is not None:
             out = self.proj(out)
         return out.reshape(*lead, out.shape[-1])
+
+
+def _clear_cache_after_load(module: AudioBackbone, incompatible_keys: object) -> None:
+    """``load_state_dict`` post hook: the VGGish weights may have changed, drop the cache made with the old ones."""
+    module.clear_cache()

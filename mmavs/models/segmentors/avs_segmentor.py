@@ -114,7 +114,8 @@ class AVSSegmentor(BaseModel):
         Returns:
             Tensor: ``[B*T, C_a]``.
         """
-        return self.audio_backbone(audio.flatten(0, 1))
+        # clips, not examples: an audio embedding cache keys whole clips
+        return self.audio_backbone(audio).flatten(0, 1)
 
     def extract_visual_feat(self, frames: Tensor) -> Tuple[List[Tensor], Tensor]:
         """Visual backbone and neck.

@@ -24,8 +24,6 @@ Mapping from a full CLIP checkpoint: drop the keys starting with ``visual.`` and
 For open_clip ``CustomTextCLIP`` checkpoints strip the prefix ``text.`` first. (Weight loading itself is
 done with ``init_cfg=dict(type='Pretrained', checkpoint=...)``, see ``mmavs.models.utils.pretrained_init``.)
 """
-import hashlib
-import json
 from typing import List, NamedTuple, Optional, Sequence, Union
 
 import torch
@@ -36,6 +34,7 @@ from mmengine.model import BaseModule
 from mmseg.models.text_encoder.clip_text_encoder import QuickGELU  # x * sigmoid(1.702 x), as OpenAI CLIP
 
 from mmavs.models.utils.pretrained_init import pretrained_init_cfg
+from mmavs.models.utils.tensor_store import module_digest
 from mmavs.registry import MODELS
 
 #: OpenAI CLIP text towers share vocabulary and context length.
@@ -260,12 +259,7 @@ class CLIPCaptionEncoder(BaseModule):
         Returns:
             str: The key.
         """
-        h = hashlib.sha256(json.dumps(self.config_dict(), sort_keys=True).encode())
-        for name, tensor in sorted(self.state_dict().items()):
-            t = tensor.detach().cpu().contiguous()
-            h.update(f'{name}:{tuple(t.shape)}:{t.dtype}'.encode())
-            h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b'')
-        return 'clip-text-' + h.hexdigest()[:16]
+        return 'clip-text-' + module_digest(self, self.config_dict())[:16]
 
     def tokenize(self, captions: Union[str, Sequence[str]]) -> torch.Tensor:
         """Tokenize captions to ``[N, context_length]`` ids (see :func:`tokenize_captions`)."""

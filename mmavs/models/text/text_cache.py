@@ -14,17 +14,14 @@ and the caption string (loaded back with ``torch.load(..., weights_only=True)``)
      'pooled': Tensor [C'] (optional)}    the pooled (EOT) embedding
 
 Files are written atomically (temporary file + rename), so concurrent writers (e.g. DDP ranks) cannot leave
-half-written entries behind.
+half-written entries behind (:class:`~mmavs.models.utils.tensor_store.TensorFileStore`, which the VGGish
+embedding cache shares).
 """
-import hashlib
-import os
-import os.path as osp
-import re
-import tempfile
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
+from ..utils.tensor_store import TensorFileStore
 from .clip_text_encoder import TextEncoderOutput
 
 #: ``encode_fn(captions) -> (tokens [N, L, C], pooled [N, C'] or None, padding_mask [N, L] bool)``;
@@ -32,12 +29,19 @@ from .clip_text_encoder import TextEncoderOutput
 EncodeFn = Callable[[List[str]], Tuple[torch.Tensor, Optional[torch.Tensor], torch.Tensor]]
 
 
-def _caption_hash(encoder_key: str, caption: str) -> str:
-    return hashlib.sha256(f'{encoder_key}\0{caption}'.encode('utf-8')).hexdigest()
+def _check_entry(entry: dict) -> Optional[str]:
+    """What is wrong with a loaded caption entry, or None."""
+    if not isinstance(entry.get('tokens'), torch.Tensor) or entry['tokens'].dim() != 2:
+        return "'tokens' must be a 2-D tensor [L, C]"
+    if 'pooled' in entry and (not isinstance(entry['pooled'], torch.Tensor) or entry['pooled'].dim() != 1):
+        return "'pooled' must be a 1-D tensor [C]"
+    return None
 
 
 class TextEmbeddingCache:
     """Caption embedding cache keyed by (encoder identity, caption string).
+
+    The files are a :class:`~mmavs.models.utils.tensor_store.TensorFileStore` (the layout above).
 
     Args:
         root (str): Cache root directory (created if missing).
@@ -54,24 +58,21 @@ class TextEmbeddingCache:
     def __init__(self, root: str, encoder_key: str, in_memory: bool = False) -> None:
         if not isinstance(encoder_key, str) or not encoder_key:
             raise ValueError(f'TextEmbeddingCache: encoder_key must be a non-empty str, got {encoder_key!r}.')
-        self.root = str(root)
-        self.encoder_key = encoder_key
-        safe = re.sub(r'[^A-Za-z0-9._-]', '_', encoder_key)[:64]
-        self.encoder_dir = osp.join(self.root, f'{safe}-{hashlib.sha256(encoder_key.encode()).hexdigest()[:8]}')
-        self.in_memory = in_memory
-        self._memory: Dict[str, Dict[str, torch.Tensor]] = {}
+        self.store = TensorFileStore(root, encoder_key, 'caption', 'TextEmbeddingCache',
+                                     identity_file='ENCODER_KEY.txt', in_memory=in_memory)
+        self.root, self.encoder_key, self.in_memory = self.store.root, encoder_key, in_memory
+        self.encoder_dir = self.store.identity_dir
         self.hits = 0
         self.misses = 0
 
     # ------------------------------------------------------------------ paths and single entries
     def path_for(self, caption: str) -> str:
         """Path of the cache file of ``caption`` (whether it exists or not)."""
-        h = _caption_hash(self.encoder_key, caption)
-        return osp.join(self.encoder_dir, h[:2], f'{h}.pt')
+        return self.store.path_for(caption)
 
     def contains(self, caption: str) -> bool:
         """Whether ``caption`` is cached (in memory or on disk)."""
-        return caption in self._memory or osp.isfile(self.path_for(caption))
+        return self.store.contains(caption)
 
     def stats(self) -> Dict[str, int]:
         """``{'hits': int, 'misses': int}`` since construction (or :meth:`reset_stats`)."""
@@ -94,32 +95,7 @@ class TextEmbeddingCache:
             FileNotFoundError: The caption is not cached.
             ValueError: The file is unreadable or not a valid entry of this caption (the message names it).
         """
-        if caption in self._memory:
-            return self._memory[caption]
-        path = self.path_for(caption)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'TextEmbeddingCache: no cache file for caption {caption!r} ({path}).')
-        try:
-            entry = torch.load(path, map_location='cpu', weights_only=True)
-        except Exception as err:  # any unpickling / zip error means the file is corrupt
-            raise ValueError(f'TextEmbeddingCache: corrupt cache file {path} ({type(err).__name__}: {err}); '
-                             'delete it to have it recomputed.') from err
-        problem = None
-        if not isinstance(entry, dict):
-            problem = f'expected a dict, got {type(entry).__name__}'
-        elif entry.get('caption') != caption:
-            problem = f'it holds caption {entry.get("caption")!r}, expected {caption!r}'
-        elif not isinstance(entry.get('tokens'), torch.Tensor) or entry['tokens'].dim() != 2:
-            problem = "'tokens' must be a 2-D tensor [L, C]"
-        elif 'pooled' in entry and (not isinstance(entry['pooled'], torch.Tensor) or entry['pooled'].dim() != 1):
-            problem = "'pooled' must be a 1-D tensor [C]"
-        if problem is not None:
-            raise ValueError(f'TextEmbeddingCache: invalid cache file {path}: {problem}; delete it to have it '
-                             'recomputed.')
-        out = {k: entry[k] for k in ('tokens', 'pooled') if k in entry}
-        if self.in_memory:
-            self._memory[caption] = out
-        return out
+        return self.store.load(caption, _check_entry)
 
     def save(self, caption: str, tokens: torch.Tensor, pooled: Optional[torch.Tensor] = None) -> str:
         """Store one caption's embeddings (atomically).
@@ -134,29 +110,12 @@ class TextEmbeddingCache:
         """
         if tokens.dim() != 2:
             raise ValueError(f'TextEmbeddingCache.save: tokens must be [L, C], got {tuple(tokens.shape)}.')
-        entry = {'caption': caption, 'tokens': tokens.detach().cpu().contiguous().clone()}
+        entry = {'tokens': tokens}
         if pooled is not None:
             if pooled.dim() != 1:
                 raise ValueError(f'TextEmbeddingCache.save: pooled must be [C], got {tuple(pooled.shape)}.')
-            entry['pooled'] = pooled.detach().cpu().contiguous().clone()
-        path = self.path_for(caption)
-        os.makedirs(osp.dirname(path), exist_ok=True)
-        key_file = osp.join(self.encoder_dir, 'ENCODER_KEY.txt')
-        if not osp.isfile(key_file):
-            with open(key_file, 'w', encoding='utf-8') as f:
-                f.write(self.encoder_key + '\n')
-        fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), suffix='.tmp')
-        try:
-            with os.fdopen(fd, 'wb') as f:
-                torch.save(entry, f)
-            os.replace(tmp, path)
-        except BaseException:
-            if osp.exists(tmp):
-                os.remove(tmp)
-            raise
-        if self.in_memory:
-            self._memory[caption] = {k: entry[k] for k in ('tokens', 'pooled') if k in entry}
-        return path
+            entry['pooled'] = pooled
+        return self.store.save(caption, entry)
 
     # ------------------------------------------------------------------ batched API
     def compute_missing(self, captions: Sequence[str], encode_fn: EncodeFn, batch_size: int = 64) -> int:
@@ -240,8 +199,9 @@ def collate_text_entries(entries: Sequence[Dict[str, torch.Tensor]],
     """
     if not entries:
         raise ValueError('collate_text_entries: no entries.')
-    lengths = [e['tokens'].shape[0] for e in entries]
-    channels = {e['tokens'].shape[1] for e in entries}
+    # int(): under jit tracing (FLOP counting) sizes are traced tensors, which a set does not merge
+    lengths = [int(e['tokens'].shape[0]) for e in entries]
+    channels = {int(e['tokens'].shape[1]) for e in entries}
     if len(channels) != 1:
         raise ValueError(f'collate_text_entries: entries have different widths {sorted(channels)}.')
     length = max(lengths) if pad_to is None else pad_to

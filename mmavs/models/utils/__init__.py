@@ -9,6 +9,7 @@ module                      job
 ``pretrained_init``         strict, reported loading and the ``Pretrained`` initializer
 ``checkpoint_converter``    offline conversion of files (builds the backbones to verify)
 ``converter_cli``           the converter's command line (``tools/model_converters/convert.py``)
+``tensor_store``            on-disk entries of the frozen encoders' embedding caches (text, VGGish)
 ==========================  ===================================================================
 
 The backbones import :mod:`.pretrained_init`, and :mod:`.checkpoint_converter` imports the backbones, so the
