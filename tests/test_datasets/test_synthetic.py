@@ -696,6 +696,17 @@ def test_same_seed_gives_byte_identical_files_and_other_seeds_differ(subset, tmp
     assert _files_under(str(tmp_path / 'a')) != _files_under(str(tmp_path / 'c'))  # other clip ids
 
 
+@pytest.mark.parametrize('subset', ['s4', 'ms3', 'avss'])
+def test_workers_write_the_same_files(subset, tmp_path):
+    kwargs = dict(subset=subset, num_train=5, num_val=1, num_test=2, size=32, seed=1)
+    one = generate_avsbench(str(tmp_path / 'one'), **kwargs)
+    two = generate_avsbench(str(tmp_path / 'two'), workers=2, **kwargs)
+    assert _tree_equal(str(tmp_path / 'one'), str(tmp_path / 'two'))
+    assert [m['vid'] for m in one] == [m['vid'] for m in two]  # manifests in the same (csv) order
+    with pytest.raises(ValueError, match='workers'):
+        generate_avsbench(str(tmp_path / 'x'), workers=0, **kwargs)
+
+
 def test_dump_tensor_pickle_is_byte_stable_and_loads_as_the_tensor(tmp_path):
     tensor = torch.randn(5, 1, 96, 64)
     dump_tensor_pickle(str(tmp_path / 'a.pkl'), tensor)

@@ -17,6 +17,7 @@ shortcut "the larger object sounds" in a share P of the frames, a shortcut-follo
 ``--out/shortcut_contradict/Multi-sources`` (the same test clips with the smaller object sounding).
 """
 import argparse
+import os
 import os.path as osp
 
 from mmengine.logging import MMLogger
@@ -40,6 +41,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--num-test', type=int, default=10, help='test clips per subset')
     parser.add_argument('--size', type=int, default=224, help='frame height (and S4/MS3 width) in pixels')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
+    parser.add_argument('--workers', type=int, default=os.cpu_count() or 1,
+                        help='processes writing clips (default: the CPU count; the output does not depend on it)')
     parser.add_argument(
         '--categories',
         nargs='+',
@@ -71,6 +74,8 @@ def parse_args() -> argparse.Namespace:
             parser.error(f'--visual-shortcut writes an MS3-layout probe: give --subset ms3 (got {args.subset})')
         if not 0.0 <= args.visual_shortcut <= 1.0:
             parser.error(f'--visual-shortcut P must be in [0, 1], got {args.visual_shortcut}')
+    if args.workers < 1:
+        parser.error(f'--workers must be >= 1, got {args.workers}')
     return args
 
 
@@ -79,7 +84,8 @@ def write_probe(args: argparse.Namespace) -> None:
     manifests = generate_visual_bias_probe(
         args.out, num_train=args.num_train, num_val=args.num_val, num_test=args.num_test, size=args.size,
         seed=args.seed, shortcut_prob=args.visual_shortcut, categories=args.categories,
-        silent_prob=args.silent_prob, caption_mode=args.caption_mode, overwrite=args.overwrite, progress=True)
+        silent_prob=args.silent_prob, caption_mode=args.caption_mode, overwrite=args.overwrite, progress=True,
+        workers=args.workers)
     logger = MMLogger.get_current_instance()
     for name, root in visual_bias_roots(args.out).items():
         logger.info(f'visual-bias probe, {name}: data_root={root}')
@@ -112,7 +118,8 @@ def main() -> None:
             silent_prob=args.silent_prob,
             caption_mode=args.caption_mode,
             overwrite=args.overwrite,
-            progress=True)
+            progress=True,
+            workers=args.workers)
         if args.manifest_dir is not None:
             path = osp.join(args.manifest_dir, f'{subset}_manifest.json')
             write_json(path, manifest)

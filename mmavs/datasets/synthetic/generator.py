@@ -3,12 +3,16 @@
 See :mod:`mmavs.datasets.synthetic` for what the data looks like and
 :mod:`mmavs.datasets.synthetic.layouts` for the exact files.
 """
+import contextlib
 import os
 import os.path as osp
 import shutil
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+import threadpoolctl
 from mmengine.logging import MMLogger
 from mmengine.utils import ProgressBar
 
@@ -64,6 +68,44 @@ def _clear(targets: Sequence[str], overwrite: bool) -> None:
 def _clip_rng(seed: int, subset: str, split: str, index: int) -> np.random.Generator:
     """The clip's own random stream, independent of the other clips and of the clip counts."""
     return np.random.default_rng([seed, _SUBSET_CODE[subset], SPLITS.index(split), index])
+
+
+@dataclass(frozen=True)
+class _ClipTask:
+    """Everything one clip's writer needs (the clip's random stream is rebuilt from its index)."""
+    root: str
+    subset: str
+    seed: int
+    split: str
+    index: int
+    vid: str
+    styles: List[CategoryStyle]
+    main: CategoryStyle
+    label_type: str
+    size: int
+    silent_prob: float
+    caption_mode: str
+    aspects: Sequence[float]
+    larger_sounds_prob: Optional[float]
+
+
+def _one_blas_thread() -> None:
+    """Pool initializer: one BLAS thread per worker. The workers already use the cores; OpenBLAS threads would
+    spin between the small matrix products of the log-mel front-end and halve the pool's throughput."""
+    threadpoolctl.threadpool_limits(1)
+
+
+def _write_clip(task: _ClipTask) -> Tuple[tuple, dict, dict]:
+    """Write one clip of any subset (in this process or a worker); return its row, manifest entry, captions."""
+    rng = _clip_rng(task.seed, task.subset, task.split, task.index)
+    if task.subset == 's4':
+        return _s4_clip(task.root, rng, task.vid, task.split, task.styles, task.main, task.size, task.silent_prob,
+                        task.caption_mode)
+    if task.subset == 'ms3':
+        return _ms3_clip(task.root, rng, task.vid, task.split, task.styles, task.size, task.silent_prob,
+                         task.caption_mode, task.larger_sounds_prob)
+    return _avss_clip(task.root, rng, task.vid, task.split, task.styles, task.main, task.label_type, task.size,
+                      task.aspects, task.silent_prob, task.caption_mode)
 
 
 def _s4_clip(root: str, rng: np.random.Generator, vid: str, split: str, styles: List[CategoryStyle],
@@ -123,11 +165,13 @@ def generate_avsbench(root: str,
                       progress: bool = False,
                       caption_mode: str = 'visual',
                       larger_sounds_prob: Optional[Dict[str, float]] = None,
-                      splits: Sequence[str] = SPLITS) -> List[Dict[str, object]]:
+                      splits: Sequence[str] = SPLITS,
+                      workers: int = 1) -> List[Dict[str, object]]:
     """Write a seeded synthetic dataset in the official layout of one AVSBench subset.
 
     S4 goes to ``root/Single-source``, MS3 to ``root/Multi-sources``, AVSS directly under ``root``
-    (``root/metadata.csv``, ``root/v1s/...``). Identical arguments give byte-identical files.
+    (``root/metadata.csv``, ``root/v1s/...``). Identical arguments give byte-identical files, whatever
+    ``workers`` is: each clip has its own random stream, and the ids are drawn before the clips are written.
 
     Args:
         root (str): Output directory.
@@ -153,6 +197,8 @@ def generate_avsbench(root: str,
             for the whole probe.
         splits (Sequence[str]): Splits to write (default all). The clip ids of the others are still drawn, so a
             clip's id and content do not depend on which splits are written.
+        workers (int): Processes writing clips (the sounds are synthesised in numpy, one core each).
+            Defaults to 1 (this process).
 
     Returns:
         list[dict]: One manifest entry per clip (see
@@ -199,32 +245,33 @@ def generate_avsbench(root: str,
     _clear(_targets(root, subset), overwrite)
     id_rng = np.random.default_rng([seed, _SUBSET_CODE[subset]])
     taken: set = set()
-    bar = ProgressBar(sum(counts[s] for s in splits)) if progress else None
-    manifest: List[Dict[str, object]] = []
-    rows: List[Tuple] = []
-    captions: Dict[str, dict] = {}
+    if workers < 1:
+        raise ValueError(f'generate_avsbench: workers must be >= 1, got {workers}.')
+    tasks: List[_ClipTask] = []
     for split in SPLITS:
         order = np.random.default_rng([seed, _SUBSET_CODE[subset], SPLITS.index(split), 1 << 20])
         main_cycle = [styles[i] for i in order.permutation(len(styles))]
         for index in range(counts[split]):
-            rng = _clip_rng(seed, subset, split, index)
             vid = random_video_id(id_rng, taken)
             if split not in splits:
                 continue
-            main = main_cycle[index % len(main_cycle)]
-            if subset == 's4':
-                row, entry, caption = _s4_clip(root, rng, vid, split, styles, main, size, silent_prob,
-                                                caption_mode)
-            elif subset == 'ms3':
-                row, entry, caption = _ms3_clip(root, rng, vid, split, styles, size, silent_prob, caption_mode,
-                                                (larger_sounds_prob or {}).get(split))
-            else:
-                label_type = avss_label_types[index % len(avss_label_types)]
-                row, entry, caption = _avss_clip(root, rng, vid, split, styles, main, label_type, size,
-                                                 avss_aspects, silent_prob, caption_mode)
+            tasks.append(_ClipTask(root, subset, seed, split, index, vid, styles, main_cycle[index % len(main_cycle)],
+                                   avss_label_types[index % len(avss_label_types)], size, silent_prob, caption_mode,
+                                   tuple(avss_aspects), (larger_sounds_prob or {}).get(split)))
+    bar = ProgressBar(len(tasks)) if progress else None
+    manifest: List[Dict[str, object]] = []
+    rows: List[Tuple] = []
+    captions: Dict[str, dict] = {}
+    with contextlib.ExitStack() as stack:
+        if workers > 1 and len(tasks) > 1:
+            pool = stack.enter_context(ProcessPoolExecutor(min(workers, len(tasks)), initializer=_one_blas_thread))
+            written = pool.map(_write_clip, tasks, chunksize=max(1, len(tasks) // (8 * workers)))
+        else:
+            written = map(_write_clip, tasks)
+        for task, (row, entry, caption) in zip(tasks, written):  # in task order
             rows.append(row)
             manifest.append(entry)
-            captions[entry.get('uid', vid)] = caption
+            captions[entry.get('uid', task.vid)] = caption
             if bar is not None:
                 bar.update()
     if subset == 's4':

@@ -54,7 +54,8 @@ def generate_visual_bias_probe(root: str,
                                silent_prob: float = 0.15,
                                caption_mode: str = 'visual',
                                overwrite: bool = False,
-                               progress: bool = False) -> Dict[str, List[Dict[str, object]]]:
+                               progress: bool = False,
+                               workers: int = 1) -> Dict[str, List[Dict[str, object]]]:
     """Write the visual-bias probe (see the module docstring) under ``root``.
 
     Args:
@@ -70,6 +71,7 @@ def generate_visual_bias_probe(root: str,
         caption_mode (str): MIT caption mode (``'visual'`` or ``'audio-visual'``).
         overwrite (bool): Replace an existing probe under ``root``.
         progress (bool): Show progress bars.
+        workers (int): Processes writing clips (see :func:`generate_avsbench`). Defaults to 1.
 
     Returns:
         dict: The manifests (see :func:`generate_avsbench`) of ``'follow'`` and ``'contradict'``.
@@ -87,7 +89,7 @@ def generate_visual_bias_probe(root: str,
         raise ValueError(f'generate_visual_bias_probe: num_test must be a positive integer, got {num_test!r}.')
     common = dict(subset='ms3', num_train=num_train, num_val=num_val, num_test=num_test, size=size, seed=seed,
                   categories=categories, silent_prob=silent_prob, caption_mode=caption_mode, overwrite=overwrite,
-                  progress=progress)
+                  progress=progress, workers=workers)
     follow = generate_avsbench(
         root, larger_sounds_prob=dict(train=float(shortcut_prob), val=float(shortcut_prob), test=1.0), **common)
     contradict = generate_avsbench(
