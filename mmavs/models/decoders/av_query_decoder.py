@@ -2,12 +2,13 @@
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
-from mmcv.cnn.bricks.transformer import FFN, MultiheadAttention
+from mmcv.cnn.bricks.transformer import FFN
 from mmengine.model import BaseModule, ModuleList
 from torch import Tensor, nn
 
 from mmavs.registry import MODELS
 
+from ..layers import FastMultiheadAttention
 from .utils import MLP, ChannelCrossAttention, sine_positional_encoding_1d, sine_positional_encoding_2d
 
 #: Rows of the decoder's modality embedding (added to keys of the cross-modal attention).
@@ -52,8 +53,8 @@ class AVQueryDecoderLayer(BaseModule):
         self.embed_dims = embed_dims
         self.temporal_attn = temporal_attn
 
-        def attention() -> MultiheadAttention:
-            return MultiheadAttention(
+        def attention() -> FastMultiheadAttention:
+            return FastMultiheadAttention(
                 embed_dims, num_heads, attn_drop=dropout, proj_drop=dropout, batch_first=True)
 
         def ffn() -> FFN:
@@ -154,7 +155,7 @@ class AVQueryDecoderLayer(BaseModule):
         if not self.temporal_attn:
             return audio_queries, visual_queries
 
-        def run(x: Tensor, attn: MultiheadAttention, norm: nn.Module) -> Tensor:
+        def run(x: Tensor, attn: FastMultiheadAttention, norm: nn.Module) -> Tensor:
             n, q, d = x.shape
             b = n // num_frames
             seq = x.reshape(b, num_frames, q, d).transpose(1, 2).reshape(b * q, num_frames, d)
@@ -285,7 +286,7 @@ class AVQueryDecoder(BaseModule):
         self.audio_proj = MLP(audio_channels, embed_dims, embed_dims, num_layers=2)
         self.audio_query_norm = nn.LayerNorm(embed_dims)
         self.visual_query_embed = nn.Embedding(num_queries, embed_dims)
-        self.visual_query_pool = MultiheadAttention(embed_dims, num_heads, batch_first=True)
+        self.visual_query_pool = FastMultiheadAttention(embed_dims, num_heads, batch_first=True)
         self.visual_query_norm = nn.LayerNorm(embed_dims)
         self._level_index = {level: i for i, level in enumerate(sorted(set(self.attn_levels)))}
         self.level_embed = nn.Embedding(len(self._level_index), embed_dims)

@@ -3,6 +3,7 @@ import math
 from typing import Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
@@ -124,6 +125,18 @@ class ChannelCrossAttention(BaseModule):
         self.k_proj = nn.Linear(embed_dims, embed_dims)
         self.gate = MLP(2 * embed_dims, embed_dims, embed_dims, num_layers=2)
 
+    def channel_weights(self, semantic: Tensor, visual: Tensor) -> Tensor:
+        """Steps 1-2: the channel weights ``w`` ``[N, d]`` of semantic ``[N, K, d]`` on visual tokens ``[N, L, d]``.
+
+        The spatial attention runs through ``scaled_dot_product_attention`` (one head, scale ``1 / sqrt(d)``):
+        the same ``A X`` as the explicit softmax, without materialising ``A`` where PyTorch has a fused kernel.
+        """
+        q = self.q_proj(semantic)
+        k = self.k_proj(visual)
+        evidence = F.scaled_dot_product_attention(q[:, None], k[:, None], visual[:, None])[:, 0]  # [N, K, d]
+        desc = torch.cat([evidence.mean(dim=1), semantic.mean(dim=1)], dim=-1)
+        return 2. * torch.sigmoid(self.gate(desc))
+
     def forward(self, semantic: Tensor, visual: Tensor) -> Tuple[Tensor, Tensor]:
         """Re-weight visual tokens.
 
@@ -134,16 +147,14 @@ class ChannelCrossAttention(BaseModule):
         Returns:
             tuple[Tensor, Tensor]: Re-weighted tokens ``[N, L, d]`` and channel weights ``[N, d]``.
         """
-        q = self.q_proj(semantic)
-        k = self.k_proj(visual)
-        attn = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(self.embed_dims), dim=-1)  # [N, K, L]
-        evidence = attn @ visual  # [N, K, d]
-        desc = torch.cat([evidence.mean(dim=1), semantic.mean(dim=1)], dim=-1)
-        weights = 2. * torch.sigmoid(self.gate(desc))
+        weights = self.channel_weights(semantic, visual)
         return visual * weights[:, None, :], weights
 
     def forward_map(self, semantic: Tensor, feature: Tensor) -> Tuple[Tensor, Tensor]:
         """Re-weight a feature map.
+
+        The weights come from the map's tokens (a transposed view); the map itself is scaled in its own
+        layout instead of being turned into tokens and back.
 
         Args:
             semantic (Tensor): Semantic tokens ``[N, K, d]``.
@@ -152,7 +163,5 @@ class ChannelCrossAttention(BaseModule):
         Returns:
             tuple[Tensor, Tensor]: Re-weighted map ``[N, d, H, W]`` and channel weights ``[N, d]``.
         """
-        n, c, h, w = feature.shape
-        tokens = feature.flatten(2).transpose(1, 2)
-        tokens, weights = self.forward(semantic, tokens)
-        return tokens.transpose(1, 2).reshape(n, c, h, w), weights
+        weights = self.channel_weights(semantic, feature.flatten(2).transpose(1, 2))
+        return feature * weights[:, :, None, None], weights

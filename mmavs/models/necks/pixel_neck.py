@@ -1,6 +1,7 @@
 """Pixel decoder neck: FPN fusion of the visual backbone's scales and a stride-4 mask feature map."""
 from typing import List, Optional, Sequence, Tuple, Union
 
+import torch
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
@@ -29,6 +30,9 @@ class AVSPixelNeck(BaseModule):
             (``channels`` must be divisible by ``num_groups``).
         fpn_norm_cfg (dict, optional): Norm of the FPN convs. Defaults to None (mmseg's FPN default).
         act_cfg (dict): Activation of the mask-feature conv. Defaults to ReLU.
+        channels_last (bool): Keep the conv weights and the maps in channels-last memory format (NHWC strides;
+            shapes unchanged). The same sums in another order, to float rounding; the neck's stride-4 3x3 convs
+            run about 1.4x faster on the CPU (oneDNN) this way (docs/benchmark.md). Defaults to True.
         init_cfg (dict, optional): Init config. Defaults to None (the FPN keeps its Xavier init).
     """
 
@@ -38,6 +42,7 @@ class AVSPixelNeck(BaseModule):
                  norm_cfg: Optional[dict] = dict(type='GN', num_groups=32, requires_grad=True),
                  fpn_norm_cfg: Optional[dict] = None,
                  act_cfg: dict = dict(type='ReLU'),
+                 channels_last: bool = True,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.in_channels = list(in_channels)
@@ -52,6 +57,9 @@ class AVSPixelNeck(BaseModule):
             norm_cfg=fpn_norm_cfg)
         self.mask_conv = ConvModule(
             channels, channels, 3, padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        if channels_last:  # initialisation and load_state_dict write into these tensors in place: the format stays
+            self.to(memory_format=self.memory_format)
 
     def forward(self, inputs: Sequence[Tensor]) -> Tuple[List[Tensor], Tensor]:
         """Fuse the backbone scales.
@@ -70,7 +78,7 @@ class AVSPixelNeck(BaseModule):
         for i, (feat, ch) in enumerate(zip(inputs, self.in_channels)):
             if feat.shape[1] != ch:
                 raise ValueError(f'AVSPixelNeck: input {i} has {feat.shape[1]} channels, in_channels says {ch}')
-        outs = list(self.fpn(list(inputs)))
+        outs = list(self.fpn([feat.contiguous(memory_format=self.memory_format) for feat in inputs]))
         fused = outs[0]
         for out in outs[1:]:
             fused = fused + F.interpolate(

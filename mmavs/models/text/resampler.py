@@ -3,10 +3,12 @@ from typing import List, Optional, Union
 
 import torch
 import torch.nn as nn
-from mmcv.cnn.bricks.transformer import FFN, MultiheadAttention
+from mmcv.cnn.bricks.transformer import FFN
 from mmengine.model import BaseModule
 
 from mmavs.registry import MODELS
+
+from ..layers import FastMultiheadAttention
 
 #: k^t of ICF: Table 1 of the paper says 15 (our default), its text says 30 (the documented alternative).
 DEFAULT_NUM_SLOTS = 15
@@ -71,7 +73,7 @@ class TextResampler(BaseModule):
         self.input_norm = nn.LayerNorm(embed_dims)
         self.attn_norms = nn.ModuleList([nn.LayerNorm(embed_dims) for _ in range(num_layers)])
         self.attns = nn.ModuleList([
-            MultiheadAttention(embed_dims, num_heads, attn_drop=dropout, proj_drop=dropout, batch_first=True)
+            FastMultiheadAttention(embed_dims, num_heads, attn_drop=dropout, proj_drop=dropout, batch_first=True)
             for _ in range(num_layers)
         ])
         self.ffn_norms = nn.ModuleList([nn.LayerNorm(embed_dims) for _ in range(num_layers)])

@@ -54,3 +54,22 @@ def test_input_checks():
         neck(bad)
     with pytest.raises(ValueError, match='num_groups'):
         AVSPixelNeck(in_channels=[8, 16], channels=20)
+
+
+def test_channels_last_computes_the_same_and_keeps_its_format_through_init_and_loading():
+    neck = build_neck()  # channels_last=True by default
+    torch.manual_seed(0)
+    plain = MODELS.build(dict(type='AVSPixelNeck', in_channels=[8, 16, 24, 32], channels=16,
+                              norm_cfg=dict(type='GN', num_groups=4), channels_last=False)).eval()
+    assert neck.state_dict().keys() == plain.state_dict().keys()
+    plain.load_state_dict(neck.state_dict())
+    neck.init_weights()
+    neck.load_state_dict(plain.state_dict())
+    convs = [m.weight for m in neck.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(w.is_contiguous(memory_format=torch.channels_last) for w in convs)
+    assert not any(w.is_contiguous() for w in convs if w.shape[-1] == 3)  # (1x1 kernels are both)
+    inputs = make_inputs()
+    (outs, mask), (ref_outs, ref_mask) = neck(inputs), plain(inputs)
+    torch.testing.assert_close(mask, ref_mask, rtol=1e-5, atol=1e-5)
+    for out, ref in zip(outs, ref_outs):
+        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
