@@ -221,3 +221,18 @@ def test_tool_bad_arguments(tmp_path, capsys):
     assert 'not a folder' in capsys.readouterr().err
     with pytest.raises(SystemExit, match='fp16 needs CUDA'):
         tool.main([config, '--amp', 'fp16', '--no-train', '--no-flops', '--clips', '1', '--frame-size', '32'])
+
+
+class Attend(nn.Module):
+
+    def forward(self, q, k, v):
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v)
+
+
+def test_sdpa_flops_are_counted():
+    from mmengine.analysis import FlopAnalyzer
+
+    from mmavs.apis.benchmark.model import sdpa_flop_jit
+    q, k, v = torch.randn(2, 3, 5, 8), torch.randn(2, 3, 7, 8), torch.randn(2, 3, 7, 4)
+    analyzer = FlopAnalyzer(Attend(), (q, k, v)).set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
+    assert analyzer.total() == 2 * 3 * 5 * 7 * (8 + 4)  # Q K^T: 5 x 7 dot products of 8; A V: 5 x 4 of 7

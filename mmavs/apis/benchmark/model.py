@@ -8,13 +8,15 @@ and the process's peak resident set size (``ru_maxrss``, Linux) on the CPU; run 
 process (``tools/analysis_tools/benchmark.py`` does) so that one figure does not include another's.
 """
 import contextlib
+import math
 import resource
 import statistics
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 from mmengine.analysis import FlopAnalyzer
+from mmengine.analysis.jit_handles import get_shape
 from mmengine.dataset import pseudo_collate
 from torch import nn
 
@@ -136,6 +138,17 @@ def time_train_step(model: nn.Module, optim_wrapper, batches: Sequence[dict], wa
                 peak_mb=peak_memory_mb(device), steps=steps)
 
 
+def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
+    """FLOPs of ``aten::scaled_dot_product_attention`` (MMEngine has no counter for it).
+
+    ``Q K^T`` and ``A V``: ``prod(batch dims) * Lq * Lk * (E + Ev)`` multiply-adds for query ``[..., Lq, E]``, key
+    ``[..., Lk, E]`` and value ``[..., Lk, Ev]`` (softmax and scaling are not counted, as for other operators).
+    """
+    query, key, value = (get_shape(v) for v in inputs[:3])
+    batch = math.prod(query[:-2])
+    return batch * query[-2] * key[-2] * (query[-1] + value[-1])
+
+
 class _TensorForward(nn.Module):
     """``(frames, audio) -> logits`` of a segmentor for one fixed list of data samples (for tracing)."""
 
@@ -151,8 +164,9 @@ class _TensorForward(nn.Module):
 def flops_per_clip(model: nn.Module, batch: dict) -> Dict[str, object]:
     """FLOPs of the model's ``'tensor'`` forward on one clip, by MMEngine's :class:`FlopAnalyzer`.
 
-    MMEngine (as fvcore) counts one fused multiply-add as one FLOP; operators it has no counter for are
-    listed in ``unsupported_ops`` (their cost is not in the total). The data preprocessor runs first, outside
+    MMEngine (as fvcore) counts one fused multiply-add as one FLOP; ``scaled_dot_product_attention`` is counted by
+    :func:`sdpa_flop_jit`; operators without a counter are listed in ``unsupported_ops`` (their cost is not in the
+    total). The data preprocessor runs first, outside
     the count.
 
     Args:
@@ -169,6 +183,7 @@ def flops_per_clip(model: nn.Module, batch: dict) -> Dict[str, object]:
         data = model.data_preprocessor(one, False)
         wrapper = _TensorForward(model, data['data_samples'])
         analyzer = FlopAnalyzer(wrapper, (data['inputs']['frames'], data['inputs']['audio']))
+        analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
         analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings('none')
         total = analyzer.total()
         by_module = analyzer.by_module()
