@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 from PIL import Image
 
-from .palette import colours_to_classes
+from .palette import image_to_classes
 
 #: Binarisation rules of LoadClipMasks(mode='binary').
 BINARIZE_RULES: Tuple[str, ...] = ('legacy', 'legacy_s4', 'legacy_ms3', 'nonzero')
@@ -137,6 +137,4 @@ def decode_colour_mask(img: Image.Image, path: str, lut: Dict[int, int],
     """
     if img.mode not in PALETTE_MASK_MODES:
         raise ValueError(f'{owner}: mask "{path}" has the unsupported PNG mode {img.mode!r} for colour masks')
-    if img.mode != 'RGB':
-        img = img.convert('RGB')
-    return colours_to_classes(np.asarray(img), lut)
+    return image_to_classes(img, lut)

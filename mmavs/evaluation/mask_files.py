@@ -32,7 +32,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
-from mmavs.datasets.palette import colours_to_classes, describe_colours, palette_lookup, voc_palette
+from mmavs.datasets.palette import describe_colours, image_to_classes, palette_lookup, voc_palette
 from mmavs.engine.atomic_file import atomic_write
 
 #: Subsets and the kind of their masks.
@@ -187,7 +187,7 @@ def _semantic_classes(img: Image.Image, path: str, palette: Optional[Sequence[Se
         raise PredMaskError(
             f'predicted mask "{path}" has the PIL mode {img.mode!r}; AVSS masks must be colour masks (\'RGB\', '
             "or 'P' decoded through its palette) or class-index masks ('L')")
-    classes, unknown = colours_to_classes(np.asarray(img.convert('RGB')), lut)
+    classes, unknown = image_to_classes(img, lut)
     if unknown:
         raise PredMaskError(
             f'predicted mask "{path}" (mode {img.mode!r}) has {len(unknown)} colour(s) outside the '
