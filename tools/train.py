@@ -35,12 +35,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         'path is given')
     parser.add_argument(
         '--amp', action='store_true', help='enable automatic mixed precision (CUDA/NPU devices)')
+    parser.add_argument(
+        '--amp-dtype', choices=('fp16', 'bf16'), default='fp16',
+        help='with --amp: float16 (default, with a dynamic loss scale) or bfloat16 (Ampere and newer GPUs)')
     add_runner_args(parser)
     return parse_runner_args(parser, argv)
 
 
-def _enable_amp(cfg: Config) -> None:
-    """Switch the optim wrapper to AMP, or stop with a clear message when the device cannot do it."""
+def _enable_amp(cfg: Config, dtype: str = 'fp16') -> None:
+    """Switch the optim wrapper to AMP in ``dtype`` ('fp16' / 'bf16'), or stop with a clear message when the
+    device cannot do it."""
     import torch
     from mmengine.device import is_cuda_available, is_mlu_available, is_npu_available
     if not (is_cuda_available() or is_npu_available() or is_mlu_available()):
@@ -53,6 +57,7 @@ def _enable_amp(cfg: Config) -> None:
     if wrapper_type != 'OptimWrapper':
         sys.exit(f'--amp only converts an OptimWrapper, but the config uses {wrapper_type}.')
     cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.dtype = dict(fp16='float16', bf16='bfloat16')[dtype]
     cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
 
@@ -95,8 +100,10 @@ def resolve_resume(cfg: Config, resume: Optional[str]) -> Optional[str]:
 
 def build_cfg(args: argparse.Namespace) -> Config:
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    if args.amp_dtype != 'fp16' and not args.amp:
+        sys.exit('--amp-dtype chooses the precision of --amp: give --amp too')
     if args.amp:
-        _enable_amp(cfg)
+        _enable_amp(cfg, args.amp_dtype)
     setup_launcher(cfg, args.launcher)
     return cfg
 

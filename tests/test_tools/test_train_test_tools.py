@@ -378,3 +378,20 @@ def test_too_little_space_for_a_checkpoint_fails_before_training(s4_root: str, t
     message = str(info.value.code)
     assert f'Not enough free space in the work dir {work_dir}: 1.0 MiB free' in message
     assert not [n for n in os.listdir(work_dir) if n.endswith('.pth')]
+
+
+@pytest.mark.parametrize('dtype, expected', [('fp16', 'float16'), ('bf16', 'bfloat16')])
+def test_amp_dtype_sets_the_amp_optim_wrapper(dtype, expected, monkeypatch) -> None:
+    """On an accelerator (faked here: the CPU has none) --amp --amp-dtype gives AmpOptimWrapper in that dtype."""
+    import mmengine.device
+    from mmengine.config import Config
+    monkeypatch.setattr(mmengine.device, 'is_cuda_available', lambda: True)
+    cfg = Config.fromfile(TINY_CFG)
+    load_tool('train')._enable_amp(cfg, dtype)
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.optim_wrapper.dtype == expected
+    assert cfg.optim_wrapper.loss_scale == 'dynamic' and cfg.optim_wrapper.optimizer.type == 'AdamW'
+
+
+def test_amp_dtype_needs_amp(s4_root: str, tmp_path) -> None:
+    proc = train(str(tmp_path), s4_root, '--amp-dtype', 'bf16')
+    assert proc.returncode != 0 and '--amp-dtype chooses the precision of --amp' in proc.stderr
