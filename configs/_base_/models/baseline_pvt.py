@@ -14,6 +14,9 @@ model = dict(
         type='AudioBackbone',
         frozen=True,
         out_channels=256,
+        # Folder of the on-disk VGGish embedding cache (keyed by the weights and each clip's sound): epochs after
+        # the first do not run VGGish. None = VGGish runs every step.
+        cache_root=None,
         init_cfg=dict(type='Pretrained', checkpoint='pretrained/vggish-10086976.pth')),
     visual_backbone=dict(
         type='VisualBackbone',
