@@ -8,7 +8,7 @@ identity folder. One file per clip (``[T, 128]`` for the official VGGish), in th
 process.
 """
 import hashlib
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Optional
 
 import torch
 
@@ -68,20 +68,21 @@ class AudioEmbeddingCache:
         num_frames = clips.shape[1]
         names = [examples_digest(clip) for clip in clips]
         entries: Dict[str, torch.Tensor] = {}
-        missing: List[int] = []
+        missing: Dict[str, int] = {}  # name -> row of its first clip in the batch
         for i, name in enumerate(names):
-            if name in entries:
+            if name in entries or name in missing:
                 continue
             if self.store.contains(name):
                 entries[name] = self.store.load(name, self._check(num_frames))['embedding']
-            elif i not in missing and name not in (names[j] for j in missing):
-                missing.append(i)
+            else:
+                missing[name] = i
         self.hits += len(names) - len(missing)
         self.misses += len(missing)
         if missing:
-            computed = embed_fn(clips[missing].flatten(0, 1)).reshape(len(missing), num_frames, -1)
-            for row, i in enumerate(missing):
-                embedding = computed[row].detach().float().cpu()
-                self.store.save(names[i], dict(embedding=embedding))
-                entries[names[i]] = embedding
+            rows = list(missing.values())
+            computed = embed_fn(clips[rows].flatten(0, 1)).reshape(len(rows), num_frames, -1)
+            for name, embedding in zip(missing, computed):
+                embedding = embedding.detach().float().cpu()
+                self.store.save(name, dict(embedding=embedding))
+                entries[name] = embedding
         return torch.stack([entries[name] for name in names]).to(clips.device)
