@@ -17,7 +17,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmavs  # noqa: F401  (compat shims before mmseg / torch.load are touched)
-from mmavs.engine import find_resume_checkpoint
+from mmavs.engine import amp_optim_wrapper, find_resume_checkpoint
 from mmavs.utils import setup_launcher, teardown_launcher
 from mmavs.utils.tool_args import add_runner_args, load_config, parse_runner_args
 from mmavs.utils.work_dir import WorkDirError, check_checkpoint_space, check_dir_writable, estimate_checkpoint_bytes
@@ -36,29 +36,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--amp', action='store_true', help='enable automatic mixed precision (CUDA/NPU devices)')
     parser.add_argument(
-        '--amp-dtype', choices=('fp16', 'bf16'), default='fp16',
-        help='with --amp: float16 (default, with a dynamic loss scale) or bfloat16 (Ampere and newer GPUs)')
+        '--amp-dtype', choices=('fp16', 'bf16'),
+        help='with --amp: float16 (with a dynamic loss scale) or bfloat16 (Ampere and newer GPUs); default: the '
+        'config\'s AmpOptimWrapper dtype, else float16')
     add_runner_args(parser)
     return parse_runner_args(parser, argv)
 
 
-def _enable_amp(cfg: Config, dtype: str = 'fp16') -> None:
-    """Switch the optim wrapper to AMP in ``dtype`` ('fp16' / 'bf16'), or stop with a clear message when the
-    device cannot do it."""
+def _enable_amp(cfg: Config, dtype: Optional[str] = None) -> None:
+    """Switch the optim wrapper to AMP in ``dtype`` ('fp16' / 'bf16'; None: the config's), or stop with a clear
+    message when the device cannot do it."""
     import torch
     from mmengine.device import is_cuda_available, is_mlu_available, is_npu_available
     if not (is_cuda_available() or is_npu_available() or is_mlu_available()):
         sys.exit(
             '--amp needs a CUDA, NPU or MLU device (MMEngine AmpOptimWrapper); none is available on '
             f'this machine (torch {torch.__version__}). Run without --amp to train in float32.')
-    wrapper_type = cfg.optim_wrapper.get('type', 'OptimWrapper')
-    if wrapper_type == 'AmpOptimWrapper':
-        return
-    if wrapper_type != 'OptimWrapper':
-        sys.exit(f'--amp only converts an OptimWrapper, but the config uses {wrapper_type}.')
-    cfg.optim_wrapper.type = 'AmpOptimWrapper'
-    cfg.optim_wrapper.dtype = dict(fp16='float16', bf16='bfloat16')[dtype]
-    cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    try:
+        cfg.optim_wrapper = amp_optim_wrapper(cfg.optim_wrapper, dtype)
+    except ValueError as exc:
+        sys.exit(f'--amp: {exc}.')
 
 
 def resolve_resume(cfg: Config, resume: Optional[str]) -> Optional[str]:
@@ -100,7 +97,7 @@ def resolve_resume(cfg: Config, resume: Optional[str]) -> Optional[str]:
 
 def build_cfg(args: argparse.Namespace) -> Config:
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
-    if args.amp_dtype != 'fp16' and not args.amp:
+    if args.amp_dtype is not None and not args.amp:
         sys.exit('--amp-dtype chooses the precision of --amp: give --amp too')
     if args.amp:
         _enable_amp(cfg, args.amp_dtype)

@@ -1,5 +1,6 @@
 """Engine components: hooks (checkpoints, RNG state, saved predicted masks), atomic checkpoint files, RNG state,
-resume look-up, strict checkpoint loading."""
+resume look-up, strict checkpoint loading, the AMP optim-wrapper config."""
+from .amp import AMP_DTYPE_NAMES, amp_optim_wrapper
 from .atomic_file import ATOMIC_BACKEND, AtomicLocalBackend, atomic_write, remove_stale_temp_files
 from .hooks import (
     RNG_STATE_KEY,
@@ -14,6 +15,7 @@ from .model_checkpoint import load_checkpoint_into_model, load_model_checkpoint
 from .rng_state import capture_rng_state, restore_rng_state
 
 __all__ = [
+    'AMP_DTYPE_NAMES', 'amp_optim_wrapper',
     'ATOMIC_BACKEND', 'AtomicLocalBackend', 'atomic_write', 'remove_stale_temp_files',
     'AtomicCheckpointHook', 'AVSVisualizationHook', 'RNGStateHook', 'RNG_STATE_KEY', 'SavePredMasksHook',
     'write_last_checkpoint',

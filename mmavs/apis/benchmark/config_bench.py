@@ -16,6 +16,7 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
+from mmavs.engine import amp_optim_wrapper
 from mmavs.registry import DATASETS, MODELS
 from mmavs.utils import register_all_modules
 
@@ -45,13 +46,6 @@ def generated_data_root(cfg: Config, folder: str, frame_size: int, num_clips: in
     subset = lazy_dataset(cfg).SUBSET
     generate_avsbench(folder, subset=subset, num_train=num_clips, num_val=1, num_test=num_clips, size=frame_size)
     return dict(s4=osp.join(folder, S4_DIRNAME), ms3=osp.join(folder, MS3_DIRNAME)).get(subset, folder)
-
-
-def _amp_optim_wrapper(cfg: Config, amp: str) -> dict:
-    """The config's optim wrapper as MMEngine's ``AmpOptimWrapper`` in ``amp`` ('fp16' / 'bf16')."""
-    wrapper = copy.deepcopy(dict(cfg.optim_wrapper))
-    wrapper.update(type='AmpOptimWrapper', dtype=dict(fp16='float16', bf16='bfloat16')[amp])
-    return wrapper
 
 
 def benchmark_config(cfg: Config,
@@ -116,7 +110,7 @@ def benchmark_config(cfg: Config,
             wrapper_cfg = dict(cfg.optim_wrapper)
             result['train_amp'] = None
             if amp is not None and device_t.type == 'cuda':
-                wrapper_cfg = _amp_optim_wrapper(cfg, amp)
+                wrapper_cfg = amp_optim_wrapper(cfg.optim_wrapper, amp)
                 result['train_amp'] = amp
             elif amp is not None:
                 result['train_amp'] = ('not measured: MMEngine\'s AmpOptimWrapper needs CUDA; the training figures '

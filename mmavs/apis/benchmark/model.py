@@ -20,10 +20,12 @@ from mmengine.analysis.jit_handles import get_shape
 from mmengine.dataset import pseudo_collate
 from torch import nn
 
+from mmavs.engine import AMP_DTYPE_NAMES
+
 from .parts import PartTimer, device_synchronizer
 
-#: Mixed-precision dtypes of ``--amp``.
-AMP_DTYPES = dict(fp16=torch.float16, bf16=torch.bfloat16)
+#: Mixed-precision dtypes of ``--amp`` (autocast's torch dtypes of :data:`mmavs.engine.AMP_DTYPE_NAMES`).
+AMP_DTYPES = {name: getattr(torch, dtype) for name, dtype in AMP_DTYPE_NAMES.items()}
 
 
 def peak_memory_mb(device: torch.device) -> float:
@@ -166,8 +168,7 @@ def flops_per_clip(model: nn.Module, batch: dict) -> Dict[str, object]:
 
     MMEngine (as fvcore) counts one fused multiply-add as one FLOP; ``scaled_dot_product_attention`` is counted by
     :func:`sdpa_flop_jit`; operators without a counter are listed in ``unsupported_ops`` (their cost is not in the
-    total). The data preprocessor runs first, outside
-    the count.
+    total). The data preprocessor runs first, outside the count.
 
     Args:
         model (nn.Module): The segmentor.
