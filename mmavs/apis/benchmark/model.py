@@ -70,11 +70,9 @@ def autocast(device: torch.device, amp: Optional[str]):
     return torch.autocast(device_type=device.type, dtype=AMP_DTYPES[amp])
 
 
-def _split(timer: PartTimer, total: float, count: int) -> Dict[str, float]:
-    """Seconds per unit of every part, and ``other`` = total - parts."""
-    parts = {part: timer.seconds.get(part, 0.0) / count for part in timer.parts}
-    parts['other'] = total / count - sum(parts.values())
-    return parts
+def _per_unit(timer: PartTimer, count: int) -> Dict[str, float]:
+    """Seconds per clip / step of every part the model has (0 for a part that never ran)."""
+    return {part: timer.seconds.get(part, 0.0) / count for part in timer.parts}
 
 
 def time_inference(model: nn.Module, batches: Sequence[dict], warmup: int, device: torch.device,
@@ -103,8 +101,10 @@ def time_inference(model: nn.Module, batches: Sequence[dict], warmup: int, devic
                 sync()
                 times.append(time.perf_counter() - start)
     timed = len(times) * clips
-    return dict(per_clip_s=statistics.median(times) / clips, per_clip_mean_s=sum(times) / timed,
-                parts=_split(timer, sum(times), timed), peak_mb=peak_memory_mb(device), batches=len(times))
+    parts = _per_unit(timer, timed)
+    parts['other'] = sum(times) / timed - sum(parts.values())
+    return dict(per_clip_s=statistics.median(times) / clips, per_clip_mean_s=sum(times) / timed, parts=parts,
+                peak_mb=peak_memory_mb(device), batches=len(times))
 
 
 def time_train_step(model: nn.Module, optim_wrapper, batches: Sequence[dict], warmup: int,
@@ -132,7 +132,7 @@ def time_train_step(model: nn.Module, optim_wrapper, batches: Sequence[dict], wa
             sync()
             times.append(time.perf_counter() - start)
     steps = len(times)
-    parts = {part: timer.seconds.get(part, 0.0) / steps for part in timer.parts}
+    parts = _per_unit(timer, steps)
     forward_s = timer.forward_seconds / steps
     parts['other'] = forward_s - sum(v for k, v in parts.items() if k != 'preprocessor')
     parts['backward + optimizer'] = sum(times) / steps - forward_s - parts.get('preprocessor', 0.0)
