@@ -206,6 +206,11 @@ def test_tool_on_the_small_baseline_at_its_own_input_size(tmp_path):
     assert r['train']['batch_size'] == 4  # the config's train_dataloader.batch_size
     assert set(r['inference']['parts']) == {'preprocessor', 'audio backbone', 'visual backbone', 'neck', 'decoder',
                                             'losses', 'other'}
+    rates = r['inference']['rates']
+    assert set(rates['gflops']) == {'audio backbone', 'visual backbone', 'neck', 'decoder'}
+    assert sum(rates['gflops'].values()) == pytest.approx(sum(r['flops']['parts'].values()))
+    assert rates['peak_gflops_per_s'] == max(rates['dense']['matmul'], rates['dense']['conv']) > 0
+    assert rates['ratio_at_peak'] > 1
     assert list(r['data']['train']['transforms']) == ['get_data_info', 'LoadClipFrames', 'LoadClipMasks',
                                                       'LoadClipAudio', 'ClipResize', 'PackAVSInputs']
 
@@ -236,3 +241,49 @@ def test_sdpa_flops_are_counted():
     q, k, v = torch.randn(2, 3, 5, 8), torch.randn(2, 3, 7, 8), torch.randn(2, 3, 7, 4)
     analyzer = FlopAnalyzer(Attend(), (q, k, v)).set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
     assert analyzer.total() == 2 * 3 * 5 * 7 * (8 + 4)  # Q K^T: 5 x 7 dot products of 8; A V: 5 x 4 of 7
+
+
+def test_part_flops_groups_children_into_the_timed_parts():
+    from mmavs.apis.benchmark import part_flops
+    flops = part_flops({'visual_backbone': 50.0, 'text_encoder': 6.0, 'text_resampler': 0.5, 'neck': 20.0})
+    assert flops == {'visual backbone': 50.0, 'text': 6.5, 'neck': 20.0}
+    with pytest.raises(ValueError, match="'mystery_head'"):
+        part_flops({'neck': 1.0, 'mystery_head': 2.0})
+
+
+def test_inference_rates_and_the_ratio_at_the_ceiling():
+    from mmavs.apis.benchmark import inference_rates
+    rates = inference_rates({'visual_backbone': 60.0, 'neck': 20.0, 'decoder': 20.0},
+                            {'visual backbone': 0.5, 'neck': 0.2, 'decoder': 0.4, 'other': 0.01}, peak_gflops=200.0)
+    assert rates['gflops_per_s'] == pytest.approx({'visual backbone': 120.0, 'neck': 100.0, 'decoder': 50.0})
+    # the 40 non-backbone GFLOPs take at least 40 / 200 = 0.2 s next to the 0.5 s backbone
+    assert rates['ratio_at_peak'] == pytest.approx(1.4)
+    assert 'ratio_at_peak' not in inference_rates({'neck': 1.0}, {'neck': 0.1}, peak_gflops=200.0)
+
+
+class Costly:
+    """Stand-in for a dense primitive that costs ``cost`` seconds on the fake clock per call."""
+
+    def __init__(self, clock, fn, cost) -> None:
+        self.clock, self.fn, self.cost, self.calls = clock, fn, cost, 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        self.clock.now += self.cost
+        return self.fn(*args, **kwargs)
+
+
+def test_dense_peak_counts_one_multiply_add_per_flop(monkeypatch):
+    from mmavs.apis.benchmark import rates as rates_module
+    fake = FakeClock()
+    monkeypatch.setattr(rates_module.time, 'perf_counter', fake.perf_counter)
+    mm = Costly(fake, torch.mm, 0.5)
+    conv = Costly(fake, torch.nn.functional.conv2d, 2.0)
+    monkeypatch.setattr(rates_module.torch, 'mm', mm)
+    monkeypatch.setattr(rates_module.F, 'conv2d', conv)
+    dense = rates_module.dense_peak_gflops(torch.device('cpu'), size=100, repeats=3)
+    assert mm.calls == conv.calls == 4  # one untimed each
+    assert dense['matmul'] == pytest.approx(100**3 / 0.5 / 1e9)
+    # 4 maps of 56 x 56 output pixels, each 256 outputs of 256 x 9 multiply-adds
+    assert dense['conv'] == pytest.approx(4 * 56 * 56 * 256 * 256 * 9 / 2.0 / 1e9)
+    assert dense['peak'] == dense['conv']

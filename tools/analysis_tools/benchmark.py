@@ -99,8 +99,14 @@ def _fmt(value, digits: int = 3) -> str:
     return '-' if value is None else f'{value:.{digits}f}'
 
 
+def _backbone_ratio(figures: dict):
+    """Mean time per clip / step over the visual backbone's (None without a timed backbone)."""
+    backbone = figures['parts'].get('visual backbone')
+    return figures.get('per_clip_mean_s', figures.get('step_mean_s')) / backbone if backbone else None
+
+
 def tables(results: List[dict]) -> List[Table]:
-    """Summary, inference split, training split and data pipeline tables."""
+    """Summary, inference split, training split, inference compute rate and data pipeline tables."""
     summary = Table(title='benchmark (seconds; memory in MB; inference per clip, training per step)')
     for col in ('config', 'device', 'input [T, 3, H, W]', 'params M (trainable)', 'GFLOPs / clip', 'inference s',
                 'infer peak MB', 'train step s (clips)', 'train peak MB'):
@@ -130,9 +136,24 @@ def tables(results: List[dict]) -> List[Table]:
             if not r.get(key):
                 continue
             split = r[key]['parts']
-            backbone = split.get('visual backbone')
-            ratio = r[key].get('per_clip_mean_s', r[key].get('step_mean_s')) / backbone if backbone else None
-            table.add_row(r['config'], *[_fmt(split.get(p)) for p in parts], _fmt(ratio, 2))
+            table.add_row(r['config'], *[_fmt(split.get(p)) for p in parts], _fmt(_backbone_ratio(r[key]), 2))
+        out.append(table)
+    rated = [r for r in results if (r.get('inference') or {}).get('rates')]
+    if rated:
+        parts = []
+        for r in rated:
+            parts += [p for p in r['inference']['rates']['gflops_per_s'] if p not in parts]
+        table = Table(title='inference compute rate (GFLOPs / s per part and of the device\'s dense primitives; '
+                      'total / visual backbone as measured and with every other part at the faster primitive\'s rate)')
+        table.add_column('config')
+        for col in parts + ['matmul', 'conv', 'total / visual backbone', 'at the ceiling']:
+            table.add_column(col, justify='right')
+        for r in rated:
+            rates = r['inference']['rates']
+            table.add_row(r['config'], *[_fmt(rates['gflops_per_s'].get(p), 0) for p in parts],
+                          _fmt(rates['dense']['matmul'], 0), _fmt(rates['dense']['conv'], 0),
+                          _fmt(_backbone_ratio(r['inference']), 2),
+                          _fmt(rates.get('ratio_at_peak'), 2))
         out.append(table)
     if any('data' in r for r in results):
         table = Table(title='data pipeline, one worker (clips / s; ms per clip of the slowest transforms)')

@@ -22,7 +22,8 @@ from mmavs.utils import register_all_modules
 
 from ..inference import drop_init_cfgs, lazy_dataset
 from .data import pipeline_throughput
-from .model import count_parameters, flops_per_clip, make_batches, time_inference, time_train_step
+from .model import AMP_DTYPES, count_parameters, flops_per_clip, make_batches, time_inference, time_train_step
+from .rates import dense_peak_gflops, inference_rates
 
 
 def _innermost(dataset_cfg: dict) -> dict:
@@ -76,7 +77,8 @@ def benchmark_config(cfg: Config,
         amp (str, optional): 'fp16' / 'bf16': inference under ``torch.autocast``, training with MMEngine's
             ``AmpOptimWrapper`` (CUDA only; on the CPU the training figures are fp32 and ``train_amp`` says why).
         train (bool): Time training steps. Defaults to True.
-        flops (bool): Count FLOPs. Defaults to True.
+        flops (bool): Count FLOPs, and with them the parts' compute rates against the device's matmul ceiling
+            (``inference['rates']``, :mod:`mmavs.apis.benchmark.rates`). Defaults to True.
         data_clips (int): Clips for the pipeline throughput of the train and test datasets (0: not measured).
 
     Returns:
@@ -106,6 +108,11 @@ def benchmark_config(cfg: Config,
         if flops:
             result['flops'] = flops_per_clip(model, test_batches[0])
         result['inference'] = time_inference(model, test_batches, warmup, device_t, amp)
+        if flops:
+            dtype = AMP_DTYPES[amp] if amp is not None else torch.float32
+            dense = dense_peak_gflops(device_t, dtype)
+            result['inference']['rates'] = dict(
+                inference_rates(result['flops']['parts'], result['inference']['parts'], dense['peak']), dense=dense)
         if train:
             wrapper_cfg = dict(cfg.optim_wrapper)
             result['train_amp'] = None

@@ -1,6 +1,8 @@
 """Tests of VisualBackbone: PVT-v2 settings, scales / strides, ResNet-50 layout, freezing, init_cfg."""
 import pytest
 import torch
+from mmseg.models.backbones.mit import TransformerEncoderLayer
+from mmseg.models.backbones.resnet import BasicBlock
 from torch import nn
 
 from mmavs.models.backbones import VisualBackbone
@@ -121,3 +123,34 @@ def test_small_resnets_match_torchvision(arch, torchvision_params):
     # torchvision's published counts minus the fc layer (512 * 1000 + 1000)
     assert num_params(model) == torchvision_params - 513_000
     assert model.body.state_dict()['layer1.0.conv1.weight'].shape == (64, 64, 3, 3)  # BasicBlock
+
+
+@pytest.mark.parametrize('arch, block_type, block_part', [('pvt_v2_b0', TransformerEncoderLayer, 'attn'),
+                                                          ('resnet18', BasicBlock, 'conv1')])
+def test_with_cp_recomputes_blocks_in_backward_with_the_same_outputs_and_gradients(arch, block_type, block_part):
+    """Activation checkpointing (``with_cp``) changes memory, not results: every block's inner layers run again in
+    backward, and the outputs and gradients equal those without it."""
+    torch.manual_seed(0)
+    plain = VisualBackbone(arch=arch, drop_path_rate=0.0)
+    checkpointed = VisualBackbone(arch=arch, drop_path_rate=0.0, with_cp=True)
+    checkpointed.load_state_dict(plain.state_dict())
+    frames = torch.randn(2, 3, 64, 64)
+    results = []
+    for model, with_cp in ((plain, False), (checkpointed, True)):
+        model.train()
+        calls = []
+        blocks = [m for m in model.modules() if isinstance(m, block_type)]
+        assert blocks and all(block.with_cp == with_cp for block in blocks)
+        handle = getattr(blocks[0], block_part).register_forward_hook(lambda *_: calls.append(1))
+        outs = model(frames)
+        sum((out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum() for out in outs).backward()
+        handle.remove()
+        grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+        results.append((outs, grads, len(calls)))
+    (outs_p, grads_p, calls_p), (outs_c, grads_c, calls_c) = results
+    assert (calls_p, calls_c) == (1, 2)  # the block's layer ran again during backward
+    for a, b in zip(outs_p, outs_c):
+        torch.testing.assert_close(a, b)
+    assert grads_p.keys() == grads_c.keys() and len(grads_p) > 10
+    for name, grad in grads_p.items():  # float rounding relative to the gradient's scale (BN sums in another order)
+        torch.testing.assert_close(grad, grads_c[name], rtol=1e-4, atol=1e-5 * float(grad.abs().max()), msg=name)
