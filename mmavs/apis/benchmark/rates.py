@@ -83,17 +83,13 @@ def part_flops(module_flops: Mapping[str, float],
         groups (Sequence[tuple]): Part name -> child attribute names. Defaults to :data:`PART_GROUPS`.
 
     Returns:
-        dict[str, float]: Part name -> GFLOPs, for the parts with counted FLOPs.
-
-    Raises:
-        ValueError: A child with FLOPs belongs to no part (its FLOPs would be missed).
+        dict[str, float]: Part name -> GFLOPs, for the parts with counted FLOPs. A child of no part (a custom
+        segmentor's extra module) counts under ``'other'``, where the part timer puts its time too.
     """
     owner = {child: part for part, children in groups for child in children}
     out: Dict[str, float] = {}
     for name, gflops in module_flops.items():
-        part = owner.get(name.split('.')[0])
-        if part is None:
-            raise ValueError(f'part_flops: child {name!r} ({gflops:.3f} GFLOPs) belongs to no part of {list(owner)}')
+        part = owner.get(name.split('.')[0], 'other')
         out[part] = out.get(part, 0.0) + gflops
     return out
 
