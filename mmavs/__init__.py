@@ -51,13 +51,16 @@ _check_dependencies()
 
 # Imported after the check so that a missing mmcv / mmengine gets the message above.
 from .utils.compat import ensure_mmcv_ext, register_checkpoint_safe_globals  # noqa: E402
+from .utils.cpu_allocator import tune_cpu_allocator  # noqa: E402
 from .utils.safe_load import install_safe_checkpoint_loading  # noqa: E402
 
 # All are process-wide, idempotent and cheap; they must run before mmseg.models is imported and before
 # any checkpoint is loaded (MMEngine's loaders included: weights-only whatever torch's default), so they
-# run when mmavs is imported.
+# run when mmavs is imported. The allocator tuning (glibc only; MMAVS_MALLOC_TUNING=0 turns it off) runs
+# here so that every tool, notebook and forked dataloader worker gets it before the first tensor.
 ensure_mmcv_ext()
 register_checkpoint_safe_globals()
 install_safe_checkpoint_loading()
+tune_cpu_allocator()
 
 __all__ = ['__version__']

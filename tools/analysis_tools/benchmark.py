@@ -65,6 +65,7 @@ def run_child(args: argparse.Namespace) -> dict:
 
     import mmavs  # noqa: F401  (compat shims before mmseg / torch.load are touched)
     from mmavs.apis.benchmark import benchmark_config
+    from mmavs.utils import cpu_allocator_tuned
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = Config.fromfile(args.configs[0])
@@ -76,7 +77,8 @@ def run_child(args: argparse.Namespace) -> dict:
                               clips=args.clips, steps=args.steps, warmup=args.warmup, batch_size=args.batch_size,
                               train_batch_size=args.train_batch_size, amp=args.amp, train=not args.no_train,
                               flops=not args.no_flops, data_clips=args.data_clips)
-    return dict(result, config=os.path.relpath(args.configs[0]), threads=torch.get_num_threads())
+    return dict(result, config=os.path.relpath(args.configs[0]), threads=torch.get_num_threads(),
+                cpu_allocator_tuned=cpu_allocator_tuned())
 
 
 def child_argv(args: argparse.Namespace, config: str) -> List[str]:
