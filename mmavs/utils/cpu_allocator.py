@@ -5,9 +5,10 @@ fresh ``mmap`` and returns them to the kernel on free, and gives the top of the 
 than the *trim threshold* is free there; both thresholds start small (128 KiB) and move with the sizes freed. A
 forward / backward pass allocates and frees feature maps of 1-30 MB all the time, so a large share of them land
 on memory the kernel hands out again page by page: the small ICF config's training step took 15,000 page faults
-per step here, and its time went from 0.26 to 0.14 s when they stopped (docs/benchmark.md). Fixing the mmap
-threshold at glibc's maximum (32 MiB) and the trim threshold at 256 MiB keeps that memory in the process for the
-next step; the peak resident memory stays the same (measured), as a pass reuses what the previous one freed.
+per step here, none when glibc kept the memory, and its time went from 0.17-0.19 to 0.14-0.15 s
+(docs/benchmark.md). Fixing the mmap threshold at glibc's maximum (32 MiB) and the trim threshold at 256 MiB keeps
+that memory in the process for the next step; the peak resident memory stays the same (measured), as a pass
+reuses what the previous one freed.
 
 This is what the ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` environment variables do, set from
 inside the process because a toolbox cannot set its users' environment; jemalloc or tcmalloc
@@ -32,7 +33,7 @@ TRIM_THRESHOLD = 256 * 1024 * 1024
 OPT_OUT_ENV = 'MMAVS_MALLOC_TUNING'
 
 #: What the user may have chosen already; any of these set leaves malloc as it is.
-_USER_SETTINGS = ('MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'GLIBC_TUNABLES')
+USER_SETTINGS = ('MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'GLIBC_TUNABLES')
 
 _tuned = False
 
@@ -41,7 +42,7 @@ def _reason_to_skip() -> Optional[str]:
     """Why the tuning does not apply in this process, or None."""
     if os.environ.get(OPT_OUT_ENV, '').strip().lower() in ('0', 'false', 'off', 'no'):
         return f'{OPT_OUT_ENV} turns it off'
-    chosen = [name for name in _USER_SETTINGS if name in os.environ]
+    chosen = [name for name in USER_SETTINGS if name in os.environ]
     if chosen:
         return f'the environment sets {chosen}'
     preload = os.environ.get('LD_PRELOAD', '')

@@ -209,7 +209,7 @@ def test_tool_on_the_small_baseline_at_its_own_input_size(tmp_path):
     rates = r['inference']['rates']
     assert set(rates['gflops']) == {'audio backbone', 'visual backbone', 'neck', 'decoder'}
     assert sum(rates['gflops'].values()) == pytest.approx(sum(r['flops']['parts'].values()))
-    assert rates['peak_gflops_per_s'] == max(rates['dense']['matmul'], rates['dense']['conv']) > 0
+    assert rates['dense']['peak'] == max(rates['dense']['matmul'], rates['dense']['conv']) > 0
     assert rates['ratio_at_peak'] > 1
     assert list(r['data']['train']['transforms']) == ['get_data_info', 'LoadClipFrames', 'LoadClipMasks',
                                                       'LoadClipAudio', 'ClipResize', 'PackAVSInputs']
@@ -254,11 +254,12 @@ def test_part_flops_groups_children_into_the_timed_parts():
 def test_inference_rates_and_the_ratio_at_the_ceiling():
     from mmavs.apis.benchmark import inference_rates
     rates = inference_rates({'visual_backbone': 60.0, 'neck': 20.0, 'decoder': 20.0},
-                            {'visual backbone': 0.5, 'neck': 0.2, 'decoder': 0.4, 'other': 0.01}, peak_gflops=200.0)
+                            {'visual backbone': 0.5, 'neck': 0.2, 'decoder': 0.4, 'other': 0.01},
+                            dense=dict(matmul=100.0, conv=200.0, peak=200.0))
     assert rates['gflops_per_s'] == pytest.approx({'visual backbone': 120.0, 'neck': 100.0, 'decoder': 50.0})
     # the 40 non-backbone GFLOPs take at least 40 / 200 = 0.2 s next to the 0.5 s backbone
     assert rates['ratio_at_peak'] == pytest.approx(1.4)
-    assert 'ratio_at_peak' not in inference_rates({'neck': 1.0}, {'neck': 0.1}, peak_gflops=200.0)
+    assert 'ratio_at_peak' not in inference_rates({'neck': 1.0}, {'neck': 0.1}, dense=dict(peak=200.0))
 
 
 class Costly:

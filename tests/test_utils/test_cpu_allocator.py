@@ -32,8 +32,8 @@ print(json.dumps(dict(tuned=cpu_allocator_tuned(), faults=faults)))
 
 
 def _run(**env) -> dict:
-    clean = {k: v for k, v in os.environ.items() if k not in ('MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_',
-                                                              'GLIBC_TUNABLES', cpu_allocator.OPT_OUT_ENV)}
+    mine = (*cpu_allocator.USER_SETTINGS, cpu_allocator.OPT_OUT_ENV)
+    clean = {k: v for k, v in os.environ.items() if k not in mine}
     out = subprocess.run([sys.executable, '-c', _PASSES], env=dict(clean, **env), capture_output=True, text=True,
                          check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])

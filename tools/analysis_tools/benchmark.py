@@ -101,6 +101,11 @@ def _fmt(value, digits: int = 3) -> str:
     return '-' if value is None else f'{value:.{digits}f}'
 
 
+def _ordered_union(name_lists) -> List[str]:
+    """The names of all lists, each once, in order of first appearance (the columns of a table of configs)."""
+    return list(dict.fromkeys(name for names in name_lists for name in names))
+
+
 def _backbone_ratio(figures: dict):
     """Mean time per clip / step over the visual backbone's (None without a timed backbone)."""
     backbone = figures['parts'].get('visual backbone')
@@ -124,9 +129,7 @@ def tables(results: List[dict]) -> List[Table]:
     out = [summary]
     for key, title, unit in (('inference', 'inference split (s per clip)', 'per_clip_s'),
                              ('train', 'training step split (s per step)', 'step_s')):
-        parts: List[str] = []
-        for r in results:
-            parts += [p for p in (r.get(key) or {}).get('parts', {}) if p not in parts]
+        parts = _ordered_union((r.get(key) or {}).get('parts', {}) for r in results)
         if not parts:
             continue
         table = Table(title=title)
@@ -142,9 +145,7 @@ def tables(results: List[dict]) -> List[Table]:
         out.append(table)
     rated = [r for r in results if (r.get('inference') or {}).get('rates')]
     if rated:
-        parts = []
-        for r in rated:
-            parts += [p for p in r['inference']['rates']['gflops_per_s'] if p not in parts]
+        parts = _ordered_union(r['inference']['rates']['gflops_per_s'] for r in rated)
         table = Table(title='inference compute rate (GFLOPs / s per part and of the device\'s dense primitives; '
                       'total / visual backbone as measured and with every other part at the faster primitive\'s rate)')
         table.add_column('config')

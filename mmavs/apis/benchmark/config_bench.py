@@ -77,8 +77,8 @@ def benchmark_config(cfg: Config,
         amp (str, optional): 'fp16' / 'bf16': inference under ``torch.autocast``, training with MMEngine's
             ``AmpOptimWrapper`` (CUDA only; on the CPU the training figures are fp32 and ``train_amp`` says why).
         train (bool): Time training steps. Defaults to True.
-        flops (bool): Count FLOPs, and with them the parts' compute rates against the device's matmul ceiling
-            (``inference['rates']``, :mod:`mmavs.apis.benchmark.rates`). Defaults to True.
+        flops (bool): Count FLOPs, and with them the parts' compute rates against the device's dense-arithmetic
+            ceiling (``inference['rates']``, :mod:`mmavs.apis.benchmark.rates`). Defaults to True.
         data_clips (int): Clips for the pipeline throughput of the train and test datasets (0: not measured).
 
     Returns:
@@ -110,9 +110,8 @@ def benchmark_config(cfg: Config,
         result['inference'] = time_inference(model, test_batches, warmup, device_t, amp)
         if flops:
             dtype = AMP_DTYPES[amp] if amp is not None else torch.float32
-            dense = dense_peak_gflops(device_t, dtype)
-            result['inference']['rates'] = dict(
-                inference_rates(result['flops']['parts'], result['inference']['parts'], dense['peak']), dense=dense)
+            result['inference']['rates'] = inference_rates(result['flops']['parts'], result['inference']['parts'],
+                                                           dense_peak_gflops(device_t, dtype))
         if train:
             wrapper_cfg = dict(cfg.optim_wrapper)
             result['train_amp'] = None

@@ -1,4 +1,4 @@
-"""Compute rate of a segmentor's parts, and the device's dense matrix-multiply ceiling.
+"""Compute rate of a segmentor's parts, and the device's dense-arithmetic ceiling.
 
 A part's time says what it costs; its FLOPs divided by its time says whether that cost is arithmetic (a rate
 near the device's ceiling: only fewer FLOPs make it cheaper) or overhead (small operators, memory traffic,
@@ -95,25 +95,27 @@ def part_flops(module_flops: Mapping[str, float],
 
 
 def inference_rates(module_flops: Mapping[str, float], part_seconds: Mapping[str, float],
-                    peak_gflops: Optional[float] = None) -> Dict[str, object]:
+                    dense: Optional[Mapping[str, float]] = None) -> Dict[str, object]:
     """Rate of every part with FLOPs and time, and the ratio the non-backbone FLOPs allow at the ceiling.
 
     Args:
         module_flops (Mapping[str, float]): Child attribute name -> GFLOPs per clip.
         part_seconds (Mapping[str, float]): Part name -> seconds per clip (``time_inference(...)['parts']``).
-        peak_gflops (float, optional): The device's ceiling (``dense_peak_gflops(...)['peak']``).
+        dense (Mapping[str, float], optional): The device's dense rates (:func:`dense_peak_gflops`); its
+            ``'peak'`` is the ceiling.
 
     Returns:
-        dict: ``gflops`` (per part), ``gflops_per_s`` (per part with time > 0), ``peak_gflops_per_s``, and with a
+        dict: ``gflops`` (per part), ``gflops_per_s`` (per part with time > 0), ``dense`` (as given), and with a
         ceiling and a timed visual backbone ``ratio_at_peak``: ``(t_vb + F_rest / peak) / t_vb``, the lowest
         ``total / visual backbone`` of the same FLOPs next to this backbone time (every other part at the
         ceiling, nothing between the parts).
     """
     gflops = part_flops(module_flops)
     rates = {part: value / part_seconds[part] for part, value in gflops.items() if part_seconds.get(part, 0.0) > 0}
-    out: Dict[str, object] = dict(gflops=gflops, gflops_per_s=rates, peak_gflops_per_s=peak_gflops)
+    out: Dict[str, object] = dict(gflops=gflops, gflops_per_s=rates, dense=None if dense is None else dict(dense))
+    peak = None if dense is None else dense.get('peak')
     backbone = part_seconds.get('visual backbone', 0.0)
-    if peak_gflops and backbone > 0:
+    if peak and backbone > 0:
         rest = sum(value for part, value in gflops.items() if part != 'visual backbone')
-        out['ratio_at_peak'] = (backbone + rest / peak_gflops) / backbone
+        out['ratio_at_peak'] = (backbone + rest / peak) / backbone
     return out
